@@ -1,0 +1,215 @@
+"""Parameters of the simulated analog matrix-computing (AMC) chip.
+
+Every non-ideality is a named field with a documented default and its source.
+The conventions follow CrossSim and the paper brief: ``bits = 0`` or ``sigma = 0``
+turns one effect off, and ``SolverConfig(ideal=True)`` turns every effect off at
+once, which reproduces the digital float64 solution.
+
+Sources quoted below:
+
+* [Zuo25] P. Zuo et al., "Precise and scalable analogue matrix equation solving
+  using resistive random-access memory chips", Nature Electronics 8, 1222 (2025).
+* [Brief] ``shared/paper-brief.md`` of this project (reconstructed Methods details).
+* [Peers] ``shared/peers-notes.md`` (aihwkit, CrossSim and NeuroSim defaults).
+
+Example:
+    >>> from mimo_amc.amc import SolverConfig
+    >>> cfg = SolverConfig()
+    >>> cfg.device.bits, cfg.lpinv.array_size, cfg.hpmvm.num_slices
+    (3, 8, 8)
+    >>> SolverConfig(ideal=True).resolved().lpinv.prog_sigma
+    0.0
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Config(BaseModel):
+    """Frozen, strict base: unknown fields are errors, instances are immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeviceConfig(_Config):
+    """RRAM cell model shared by every array of the chip.
+
+    A signed matrix entry is a differential pair ``G+ - G-``. Each device holds one
+    of ``2**bits`` conductance levels spread linearly over ``[g_min_us, g_max_us]``
+    (level 0 = ``g_min_us``, the off state); a digit ``q`` in ``-L..L`` with
+    ``L = 2**bits - 1`` programs ``G+ = g_min + max(q, 0) * dG`` and
+    ``G- = g_min + max(-q, 0) * dG`` with ``dG = (g_max - g_min) / L``.
+    """
+
+    bits: int = Field(
+        3,
+        ge=0,
+        le=8,
+        description="Bits per cell: 2**bits conductance levels [Zuo25: 3-bit TaOx cells]. "
+        "0 = unquantized (analog) cells.",
+    )
+    g_min_us: float = Field(0.5, gt=0, description="Lowest level, microsiemens [Zuo25: 0.5 uS].")
+    g_max_us: float = Field(35.0, gt=0, description="Highest level, microsiemens [Zuo25: 35 uS].")
+    stuck_at_rate: float = Field(
+        0.0, ge=0, le=1, description="Fraction of devices stuck at g_min or g_max [Brief: off; sweep 0-1 %]."
+    )
+    stuck_at_high_fraction: float = Field(
+        0.5, ge=0, le=1, description="Of the stuck devices, the fraction stuck at g_max (the rest at g_min)."
+    )
+    drift_nu: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Power-law drift exponent: G(t) = G0 (t/t0)^-nu [Brief: off; sweep 0-0.1].",
+    )
+    drift_nu_std: float = Field(0.0, ge=0, description="Device-to-device spread of nu (Gaussian, clipped at 0).")
+    drift_time_s: float = Field(1.0, gt=0, description="Read time t after programming, seconds.")
+    drift_t0_s: float = Field(1.0, gt=0, description="Reference time t0 of the drift law, seconds.")
+
+    @model_validator(mode="after")
+    def _window(self) -> DeviceConfig:
+        if self.g_max_us <= self.g_min_us:
+            raise ValueError(f"g_max_us ({self.g_max_us}) must be larger than g_min_us ({self.g_min_us})")
+        return self
+
+    @property
+    def levels(self) -> int:
+        """Largest digit magnitude ``L`` (``2**bits - 1``; 1 for unquantized cells)."""
+        return 2**self.bits - 1 if self.bits > 0 else 1
+
+    @property
+    def radix(self) -> int:
+        """Weight ratio between neighbouring bit slices (``2**bits``)."""
+        return 2**self.bits
+
+
+class ConverterConfig(_Config):
+    """DAC at the input and ADC at the output of a low-precision analog operation.
+
+    Both are signed uniform quantizers with ``2**(bits-1) - 1`` levels per sign over a
+    full scale that is set per operation: the input vector is rescaled to the DAC's
+    full range, and the ADC range follows the largest output (auto-ranging).
+    ``bits = 0`` is an ideal converter.
+    """
+
+    dac_bits: int = Field(8, ge=0, le=24, description="LP-INV input DAC bits [Brief: 8; sweep 4-12].")
+    adc_bits: int = Field(8, ge=0, le=24, description="LP-INV output ADC bits [Brief: 8; sweep 4-12].")
+
+
+class LPINVConfig(_Config):
+    """Low-precision inversion circuit: op-amps with the array in the feedback loop.
+
+    The array holds the most significant ``device.bits`` slice of each block of the
+    (equilibrated) matrix. Systems larger than ``array_size`` are partitioned by
+    BlockAMC onto arrays of that size; the BlockAMC matrix-vector products run on
+    arrays of the same kind (same programming error, converters and read noise).
+    """
+
+    array_size: int = Field(8, ge=1, description="INV array size; BlockAMC above it [Zuo25: 8x8 arrays].")
+    prog_sigma: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Programming error per device, Gaussian std as a fraction of g_max, drawn once "
+        "per write [Brief: 1-2 %; Peers: aihwkit ReRAM ~1 %].",
+    )
+    read_noise: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Output read noise, Gaussian std as a fraction of the ADC full scale, drawn "
+        "fresh on every read [Brief: 1 % of full scale].",
+    )
+    opamp_gain: float | None = Field(
+        1e4,
+        gt=1,
+        description="Op-amp open-loop DC gain; None = infinite [Brief: 1e4-1e5; the low end is the default].",
+    )
+    converters: ConverterConfig = Field(default_factory=ConverterConfig)
+
+
+class HPMVMConfig(_Config):
+    """High-precision bit-sliced matrix-vector multiply that computes the residual.
+
+    The matrix is stored as ``num_slices`` slices of ``device.bits`` bits (round-to-
+    nearest signed digits), each slice on its own array; the input vector is applied
+    as ``input_slices`` digit slices of ``input_digit_bits`` bits. Every analog partial
+    sum over at most ``array_size`` inputs carries the slice's programming error and a
+    fresh read noise, and the ADC rounds it to an integer (saturating if it has too
+    few bits). Shift-and-add of the integers gives a fixed-point product.
+    """
+
+    num_slices: int = Field(8, ge=1, le=16, description="Matrix bit slices [Zuo25: 8 x 3 bit = 24 bit].")
+    array_size: int = Field(128, ge=1, description="Rows summed into one ADC read [Brief: 128x128 MVM arrays].")
+    prog_sigma: float = Field(
+        1e-4,
+        ge=0,
+        le=1,
+        description="Programming error per device, fraction of g_max. Default: tight enough "
+        "(write-verify) that 128-row partial sums with 3-bit input digits round exactly "
+        "(deviation std ~0.03 LSB) [Brief]. Realistic RRAM write-verify is 0.1-1 % "
+        "(aihwkit ReRamCMO); the robustness scenarios show where exactness breaks.",
+    )
+    read_noise_lsb: float = Field(
+        0.05,
+        ge=0,
+        le=10,
+        description="Read noise on each partial sum, Gaussian std in ADC LSB (one integer step), "
+        "fresh every read [Brief: a fraction of an LSB; the npj AIMC review studies 0.1 LSB].",
+    )
+    input_digit_bits: int = Field(3, ge=1, le=8, description="Bits per input digit slice [Brief: 3].")
+    input_slices: int = Field(8, ge=1, le=24, description="Input digit slices (8 x 3 = 24-bit inputs).")
+    adc_bits: int | None = Field(
+        None,
+        ge=2,
+        le=32,
+        description="Partial-sum ADC bits; None = auto-sized to read every possible integer "
+        "partial sum exactly [Brief: about log2(rows * 7 * 7) + sign].",
+    )
+
+
+class SolverConfig(_Config):
+    """Complete configuration of the HP-INV refinement solver.
+
+    Example:
+        >>> cfg = SolverConfig(iterations=5, device=DeviceConfig(bits=4))
+        >>> cfg.iterations, cfg.device.levels
+        (5, 15)
+    """
+
+    ideal: bool = Field(False, description="Turn every non-ideality off (reproduces float64 digital solves).")
+    iterations: int = Field(10, ge=1, le=200, description="Refinement iterations K; iteration 1 is LP-INV alone.")
+    damping: float = Field(
+        1.0, gt=0, le=2, description="Damping omega of the update x += omega * d (omega < 1 fights divergence)."
+    )
+    equilibrate: bool = Field(
+        True, description="Diagonal equilibration D^-1/2 A D^-1/2 before programming [Brief: on]."
+    )
+    per_block_scaling: bool = Field(True, description="Quantize each BlockAMC block on its own full scale [Brief: on].")
+    outer: Literal["richardson"] = Field(
+        "richardson", description="Outer iteration: 'richardson' is the paper's HP-INV refinement."
+    )
+    device: DeviceConfig = Field(default_factory=DeviceConfig)
+    lpinv: LPINVConfig = Field(default_factory=LPINVConfig)
+    hpmvm: HPMVMConfig = Field(default_factory=HPMVMConfig)
+
+    def resolved(self) -> SolverConfig:
+        """The configuration actually simulated: with ``ideal`` every effect is off."""
+        if not self.ideal:
+            return self
+        return self.model_copy(
+            update={
+                "device": DeviceConfig(bits=0, g_min_us=self.device.g_min_us, g_max_us=self.device.g_max_us),
+                "lpinv": LPINVConfig(
+                    array_size=self.lpinv.array_size,
+                    prog_sigma=0.0,
+                    read_noise=0.0,
+                    opamp_gain=None,
+                    converters=ConverterConfig(dac_bits=0, adc_bits=0),
+                ),
+                "hpmvm": self.hpmvm.model_copy(update={"prog_sigma": 0.0, "read_noise_lsb": 0.0}),
+            }
+        )

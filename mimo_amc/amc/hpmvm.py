@@ -1,0 +1,195 @@
+"""High-precision bit-sliced analog matrix-vector multiplication (HP-MVM).
+
+The matrix is normalised to its largest entry and sliced into ``S`` signed digit
+matrices ``Q_s`` (``A L / max|A| = sum_s 2^(-b s) Q_s``, round to nearest), each written
+on its own array with a static programming deviation ``E_s`` (digit units). The input
+is sliced likewise into ``T`` digit vectors ``X_t``. For every slice pair and every tile
+of at most ``array_size`` inputs the array produces the analog partial sum
+
+    p = Q_s X_t + E_s X_t + n,      n ~ N(0, read_noise_lsb^2), fresh on every read,
+
+and the ADC rounds it to an integer and saturates at its range. Because ``Q_s X_t`` is
+an integer, the ADC reads ``Q_s X_t + round(E_s X_t + n)`` unless it saturates, so
+
+    A x = (sum_s w_s Q_s)(sum_t w_t X_t) + sum_{s,t,tiles} w_s w_t round(E_s X_t + n),   w_s = 2^(-b s).
+
+The first term is the exact fixed-point product (float64). The second, the analog
+error, is evaluated in one of two ways:
+
+* *dense* (exact): every partial sum's deviation and noise are computed (``S T``
+  batched matrix products per call, deviations in float32, i.e. resolved to ~1e-7 LSB).
+* *fast path* (bounded): when the deviations are Gaussian (no stuck-at faults, no
+  drift, the conductance floor more than 10 sigma away) and the ADC cannot saturate,
+  then as long as no read has rounded wrongly, the inputs ``X`` do not depend on ``E``
+  and ``E_s[i] X_t + n ~ N(0, sigma_E^2 ||X_t||^2 + sigma_n^2)`` for every read. The
+  union bound over all reads of one call,
+
+      eps = S n sum_{t, tile} 2 Phi(-0.5 / sqrt(sigma_E^2 ||X_t||^2 + sigma_n^2)),
+
+  bounds the probability that any read of the call rounds wrongly. When ``eps`` summed
+  over the batch is below ``1e-6`` the error term is zero with probability ``>= 1 - eps``
+  and is skipped; the skipped probability is accumulated per matrix in
+  :attr:`BitSlicedMVM.tv_bound`, a bound on the total-variation distance between the
+  simulated products and an exact evaluation. Otherwise the dense path runs (its
+  deviations are drawn then, from the prior, which is within the same bound of the
+  exact posterior).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .config import SolverConfig
+from .converters import full_scale
+from .devices import program_pairs, slice_digits, slice_weights
+from .lpinv import max_abs
+
+FAST_PATH_TOLERANCE = 1e-6
+_CLAMP_MARGIN_SIGMAS = 10.0
+
+
+def round_to_slices(values: torch.Tensor, bits: int, num_slices: int) -> torch.Tensor:
+    """The fixed-point value ``sum_s 2^(-bits s) slice_digits(values)[s]`` in one rounding.
+
+    Round-to-nearest slicing keeps the nearest multiple of ``2^(-bits (S-1))`` of
+    ``values * (2**bits - 1)``, so one rounding gives the same number.
+    """
+    unit = 2.0 ** (bits * (num_slices - 1))
+    return torch.round(values * ((2**bits - 1) * unit)) / unit
+
+
+class BitSlicedMVM:
+    """A batch of matrices written as bit slices for precise analog MVM.
+
+    Args:
+        matrix: Real matrices ``[..., n, n]`` (float64).
+        cfg: Resolved solver configuration (``device`` and ``hpmvm`` sections are used).
+        generator: Random generator for programming deviations and read noise.
+
+    Attributes:
+        adc_bits: Bits of the partial-sum ADC (auto-sized unless configured).
+        tv_bound: ``[...]``: accumulated probability that the fast path skipped a wrongly
+            rounded read (0 when every call ran dense).
+
+    With unquantised cells (``device.bits = 0``) bit slicing does not apply and the
+    product is exact.
+
+    Example:
+        >>> A = torch.eye(3, dtype=torch.float64) * 2
+        >>> mvm = BitSlicedMVM(A, SolverConfig().resolved(), torch.Generator().manual_seed(0))
+        >>> mvm(torch.ones(3, 1, dtype=torch.float64)).flatten().tolist()
+        [2.0, 2.0, 2.0]
+    """
+
+    def __init__(self, matrix: torch.Tensor, cfg: SolverConfig, generator: torch.Generator) -> None:
+        self._generator = generator
+        self._matrix = matrix
+        self.tv_bound = torch.zeros(matrix.shape[:-2], dtype=torch.float64, device=matrix.device)
+        dev, hp = cfg.device, cfg.hpmvm
+        self.exact = dev.bits == 0
+        if self.exact:
+            return
+        n = matrix.shape[-1]
+        self._n, self._dev, self._hp = n, dev, hp
+        self._w = slice_weights(dev.bits, hp.num_slices, device=matrix.device)
+        self._wt = slice_weights(hp.input_digit_bits, hp.input_slices, device=matrix.device)
+        in_levels = 2**hp.input_digit_bits - 1
+
+        self._a_max = max_abs(matrix)
+        # Fixed-point matrix as integers: sum_s w_s Q_s = a_int / unit (one rounding, see round_to_slices).
+        self._unit = 2.0 ** (dev.bits * (hp.num_slices - 1))
+        self._a_int = matrix * (dev.levels * self._unit / self._a_max)
+        self._a_int.round_()
+        self._out_scale = self._a_max / (dev.levels * in_levels * self._unit)
+
+        self._chunk = min(n, hp.array_size)
+        self._tiles = math.ceil(n / self._chunk)
+        self._pad = self._tiles * self._chunk - n
+        max_sum = self._chunk * dev.levels * in_levels
+        self.adc_bits = hp.adc_bits if hp.adc_bits is not None else math.ceil(math.log2(max_sum + 1)) + 1
+        self._fs = 2 ** (self.adc_bits - 1) - 1
+
+        step = (dev.g_max_us - dev.g_min_us) / dev.levels
+        self._pair_sigma = math.sqrt(2) * hp.prog_sigma * dev.g_max_us / step
+        gaussian = (
+            dev.stuck_at_rate == 0
+            and dev.drift_nu == 0
+            and dev.drift_nu_std == 0
+            and hp.prog_sigma * dev.g_max_us * _CLAMP_MARGIN_SIGMAS < dev.g_min_us
+        )
+        self._fast_path = gaussian and self._fs >= max_sum
+        self._E: torch.Tensor | None = None if self._fast_path else self._program()
+        # Skip probability per right-hand side with every input digit at its largest
+        # magnitude: when even this is negligible, no call needs the digits' norms.
+        widths = torch.full((self._tiles,), float(self._chunk), dtype=torch.float64)
+        widths[-1] = n - (self._tiles - 1) * self._chunk
+        top = self._read_failure(widths * in_levels**2)
+        rest = self._read_failure(widths * (2 ** (hp.input_digit_bits - 1)) ** 2)
+        worst = hp.num_slices * n * float((top + (hp.input_slices - 1) * rest).sum())
+        self._worst_eps = worst if self._fast_path else math.inf
+
+    def _matrix_digits(self) -> torch.Tensor:
+        """The matrix slices ``Q_s``, ``[S, ..., n, n]`` (recomputed: 8x the matrix's memory)."""
+        return slice_digits(self._matrix / self._a_max, self._dev.bits, self._hp.num_slices)
+
+    def _program(self) -> torch.Tensor:
+        """Write the slices: deviations ``[S, B, C, n, chunk]`` (float32, digit units)."""
+        digits = self._matrix_digits()
+        g_pos, g_neg = program_pairs(digits, self._dev, self._hp.prog_sigma, self._generator)
+        return self._tile((g_pos - g_neg - digits).to(torch.float32))
+
+    def _tile(self, m: torch.Tensor) -> torch.Tensor:
+        """``[S, ..., n, n] -> [S, B, C, n, chunk]`` with zero-padded columns."""
+        if self._pad:
+            m = torch.nn.functional.pad(m, (0, self._pad))
+        m = m.reshape(m.shape[0], -1, self._n, self._tiles, self._chunk)
+        return m.permute(0, 1, 3, 2, 4).contiguous()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Bit-sliced product ``A x`` for column vectors ``x [..., n, R]`` (float64)."""
+        if self.exact:
+            return self._matrix @ x
+        x_max = full_scale(x)
+        x_n = x / x_max
+        y = self._a_int @ round_to_slices(x_n, self._hp.input_digit_bits, len(self._wt))
+        rhs = x.shape[-1]
+        if self._worst_eps * rhs * self.tv_bound.numel() <= FAST_PATH_TOLERANCE:
+            self.tv_bound = self.tv_bound + self._worst_eps * rhs
+            return y * self._out_scale * x_max
+        digits = self._tile_rows(slice_digits(x_n, self._hp.input_digit_bits, len(self._wt)))
+        if self._fast_path:
+            eps = self._hp.num_slices * self._n * self._read_failure(digits.square().sum(dim=-2)).sum(dim=(0, 2, 3))
+            if float(eps.sum()) <= FAST_PATH_TOLERANCE:
+                self.tv_bound = self.tv_bound + eps.reshape(self.tv_bound.shape)
+                return y * self._out_scale * x_max
+        return (y + self._unit * self._errors(digits).reshape(y.shape)) * self._out_scale * x_max
+
+    def _read_failure(self, digit_norm_sq: torch.Tensor) -> torch.Tensor:
+        """Probability that one read with input digits of this squared norm rounds wrongly."""
+        var = self._pair_sigma**2 * digit_norm_sq + self._hp.read_noise_lsb**2
+        return 2 * torch.special.ndtr(-0.5 / var.sqrt())
+
+    def _tile_rows(self, digits: torch.Tensor) -> torch.Tensor:
+        """Input digits ``[T, ..., n, R] -> [T, B, C, chunk, R]`` (zero-padded tiles)."""
+        t, r = digits.shape[0], digits.shape[-1]
+        if self._pad:
+            digits = torch.nn.functional.pad(digits, (0, 0, 0, self._pad))
+        return digits.reshape(t, -1, self._tiles, self._chunk, r)
+
+    def _errors(self, digits: torch.Tensor) -> torch.Tensor:
+        """Exact weighted ADC errors ``[B, n, R]`` of every partial sum (dense path)."""
+        if self._E is None:
+            self._E = self._program()
+        t, b, c, chunk, r = digits.shape
+        cols = digits.permute(1, 2, 3, 0, 4).reshape(b, c, chunk, t * r).float()
+        dev = self._E @ cols  # [S, B, C, n, T*R]
+        if self._hp.read_noise_lsb > 0:
+            dev += self._hp.read_noise_lsb * torch.randn(dev.shape, generator=self._generator, device=dev.device)
+        err = torch.round(dev).double()
+        if self._fs < self._chunk * self._dev.levels * (2**self._hp.input_digit_bits - 1):
+            exact = (self._tile(self._matrix_digits().float()) @ cols).double()
+            err = (exact + err).clamp(-self._fs, self._fs) - exact
+        err = err.reshape(*err.shape[:4], t, r)
+        return torch.einsum("s,t,sbcntr->bnr", self._w, self._wt, err)

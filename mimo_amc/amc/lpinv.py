@@ -1,0 +1,170 @@
+"""Low-precision analog inversion (LP-INV) and BlockAMC partitioning.
+
+An :class:`LPINV` is written once for a batch of matrices and then applied to many
+right-hand sides. Systems larger than the INV array are partitioned recursively
+(BlockAMC, Pan et al. arXiv:2401.10042)::
+
+    A = [[A11, A12], [A21, A22]],  S = A22 - A21 A11^-1 A12   (formed digitally at write time)
+    y1 = INV(A11) r1
+    x2 = INV(S) (r2 - MVM(A21) y1)
+    x1 = y1 - INV(A11) MVM(A12) x2
+
+Every INV and MVM step is one analog operation on its own array: the input vector is
+rescaled to the DAC's full range and quantised, the circuit computes with the
+*programmed* conductances (digit quantisation, programming error, faults, drift,
+finite op-amp gain), read noise is added, and an auto-ranging ADC digitises the
+output. Intermediate results are handed between arrays digitally.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .config import SolverConfig
+from .converters import converter_levels, full_scale
+from .devices import gaussian, program_pairs
+
+
+def max_abs(m: torch.Tensor) -> torch.Tensor:
+    """Largest magnitude of each matrix ``[..., n, m] -> [..., 1, 1]`` (tiny for a zero matrix)."""
+    s = torch.linalg.vector_norm(m.flatten(-2), ord=float("inf"), dim=-1)  # no |m| temporary
+    return s.clamp_min_(torch.finfo(m.dtype).tiny)[..., None, None]
+
+
+class _AnalogArray:
+    """One programmed low-precision array: an INV circuit or an open-loop MVM.
+
+    ``matrix ≈ value_per_digit * digits``; the array stores the digits as conductance
+    pairs. An INV array applies the inverse of its effective conductance matrix.
+    """
+
+    def __init__(
+        self,
+        matrix: torch.Tensor,
+        value_per_digit: torch.Tensor,
+        invert: bool,
+        cfg: SolverConfig,
+        generator: torch.Generator,
+    ) -> None:
+        self._cfg = cfg
+        self._generator = generator
+        digits = matrix * value_per_digit.reciprocal()
+        if cfg.device.bits > 0:
+            digits.round_()
+        g_pos, g_neg = program_pairs(digits, cfg.device, cfg.lpinv.prog_sigma, generator)
+        conductance = g_pos - g_neg
+        self.singular = torch.zeros(matrix.shape[:-2], dtype=torch.bool, device=matrix.device)
+        if invert:
+            gain = cfg.lpinv.opamp_gain
+            if gain is not None:
+                # The op-amp inputs sit at -v_out/gain instead of virtual ground, which
+                # loads each row node with its total device conductance.
+                conductance = conductance + torch.diag_embed((g_pos + g_neg).sum(-1) / gain)
+            inverse, info = torch.linalg.inv_ex(conductance)
+            self.singular = (info != 0) | ~torch.isfinite(inverse).all(-1).all(-1)
+            self.kernel = torch.where(self.singular[..., None, None], 0.0, inverse)
+            self.factor = 1.0 / value_per_digit
+        else:
+            self.kernel = conductance
+            self.factor = value_per_digit
+
+    def __call__(self, x: torch.Tensor, noisy: bool) -> torch.Tensor:
+        """Apply to column vectors ``x [..., n, R]``; ``noisy=False`` gives the linear part."""
+        if not noisy:
+            return self.factor * (self.kernel @ x)
+        lp = self._cfg.lpinv
+        dac = converter_levels(lp.converters.dac_bits)
+        adc = converter_levels(lp.converters.adc_bits)
+        s_in = full_scale(x)
+        u = x * (dac / s_in)  # full DAC range
+        if lp.converters.dac_bits:
+            u.round_()
+        v = self.kernel @ u
+        fs = full_scale(v)  # auto-ranging ADC
+        if lp.read_noise > 0:
+            v += gaussian(v.shape, self._generator, v.device).mul_(lp.read_noise) * fs
+        v *= adc / fs
+        if lp.converters.adc_bits:
+            v.clamp_(-adc, adc).round_()
+        return v * (fs * s_in * self.factor / (dac * adc))
+
+
+class _Block:
+    """One BlockAMC stage: two inverses (A11 and the Schur complement) and two MVMs."""
+
+    def __init__(self, a11: _Node, schur: _Node, a12: _AnalogArray, a21: _AnalogArray, n1: int) -> None:
+        self.a11, self.schur, self.a12, self.a21, self.n1 = a11, schur, a12, a21, n1
+        self.singular = a11.singular | schur.singular
+
+    def __call__(self, r: torch.Tensor, noisy: bool) -> torch.Tensor:
+        r1, r2 = r[..., : self.n1, :], r[..., self.n1 :, :]
+        y1 = self.a11(r1, noisy)
+        x2 = self.schur(r2 - self.a21(y1, noisy), noisy)
+        x1 = y1 - self.a11(self.a12(x2, noisy), noisy)
+        return torch.cat([x1, x2], dim=-2)
+
+
+_Node = _AnalogArray | _Block
+
+
+class LPINV:
+    """A batch of matrices written onto LP-INV arrays (BlockAMC above the array size).
+
+    Args:
+        matrix: Real matrices ``[..., n, n]`` (float64), written once.
+        cfg: Resolved solver configuration.
+        generator: Random generator for programming errors and read noise.
+
+    Example:
+        >>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
+        >>> inv = LPINV(A, SolverConfig(ideal=True).resolved(), torch.Generator().manual_seed(0))
+        >>> inv(torch.tensor([[1.0], [2.0]], dtype=torch.float64)).flatten().tolist()
+        [0.09090909090909091, 0.6363636363636364]
+    """
+
+    def __init__(self, matrix: torch.Tensor, cfg: SolverConfig, generator: torch.Generator) -> None:
+        self._cfg = cfg
+        self._generator = generator
+        self._global = max_abs(matrix) / cfg.device.levels
+        self._root = self._build(matrix)
+        self.size = matrix.shape[-1]
+
+    @property
+    def singular(self) -> torch.Tensor:
+        """``[...]`` bool: some programmed INV array (or a Schur complement) is singular."""
+        return self._root.singular
+
+    def _scale(self, block: torch.Tensor) -> torch.Tensor:
+        if self._cfg.per_block_scaling:
+            return max_abs(block) / self._cfg.device.levels
+        return self._global
+
+    def _build(self, a: torch.Tensor) -> _Node:
+        n = a.shape[-1]
+        if n <= self._cfg.lpinv.array_size:
+            return _AnalogArray(a, self._scale(a), True, self._cfg, self._generator)
+        n1 = (n + 1) // 2
+        a11, a12 = a[..., :n1, :n1], a[..., :n1, n1:]
+        a21, a22 = a[..., n1:, :n1], a[..., n1:, n1:]
+        y, info = torch.linalg.solve_ex(a11, a12)
+        schur = a22 - a21 @ torch.where((info != 0)[..., None, None], 0.0, y)
+        return _Block(
+            self._build(a11),
+            self._build(schur),
+            _AnalogArray(a12, self._scale(a12), False, self._cfg, self._generator),
+            _AnalogArray(a21, self._scale(a21), False, self._cfg, self._generator),
+            n1,
+        )
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        """One analog solve ``x ≈ A^-1 r`` for column vectors ``r [..., n, R]``."""
+        return self._root(r, noisy=True)
+
+    def linear_operator(self) -> torch.Tensor:
+        """The circuit's linear map without converters and read noise, ``[..., n, n]``.
+
+        This is ``A0~^-1``, the inverse of the programmed matrix (through BlockAMC),
+        whose quality sets the refinement's contraction factor ``rho(I - A0~^-1 A)``.
+        """
+        eye = torch.eye(self.size, dtype=torch.float64, device=self._global.device)
+        return self._root(eye.expand(*self._global.shape[:-2], self.size, self.size), noisy=False)

@@ -1,0 +1,190 @@
+"""HP-INV: iterative refinement of an analog low-precision inverse.
+
+::
+
+    x_0 = 0, r_0 = b
+    for k = 1..K:
+        d_k = LP-INV(r_{k-1})          # the DAC stage rescales r to its full range
+        x_k = x_{k-1} + omega * d_k
+        r_k = b - HP-MVM(A, x_k)       # bit-sliced, high precision
+
+Iteration 1 is the LP-INV solution alone. The error obeys
+``e_k = (I - omega A0~^-1 A) e_{k-1} + noise``, so the refinement converges only if the
+contraction factor ``rho(I - omega A0~^-1 A) < 1``; every result carries it per matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import torch
+
+from .config import SolverConfig
+from .hpmvm import BitSlicedMVM
+from .lpinv import LPINV
+
+
+def default_device() -> torch.device:
+    """``cuda`` when available, else ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass(frozen=True)
+class HPINVResult:
+    """Every iterate of an HP-INV solve.
+
+    Attributes:
+        iterates: ``[..., K, n]`` (or ``[..., R, K, n]`` for ``R`` right-hand sides per
+            matrix), float64: ``iterates[..., k-1, :]`` is ``x_k``. Always finite.
+        residual_norms: ``[..., K]`` (or ``[..., R, K]``): ``||b - A x_k|| / ||b||`` as
+            measured by the HP-MVM (``inf`` where an iterate overflowed).
+        singular: ``[...]`` bool: a programmed INV array was singular (its output is zero).
+        overflow: ``[...]`` bool: some iterate overflowed float64; such entries are set to 0.
+        hpmvm_tv_bound: ``[...]``: bound on the probability that the HP-MVM fast path
+            skipped a wrongly rounded read (see :mod:`mimo_amc.amc.hpmvm`).
+    """
+
+    iterates: torch.Tensor
+    residual_norms: torch.Tensor
+    singular: torch.Tensor
+    overflow: torch.Tensor
+    hpmvm_tv_bound: torch.Tensor
+    _system: ProgrammedSystem = field(repr=False)
+
+    @property
+    def solution(self) -> torch.Tensor:
+        """The last iterate ``x_K``, ``[..., n]`` (or ``[..., R, n]``)."""
+        return self.iterates[..., -1, :]
+
+    @cached_property
+    def contraction(self) -> torch.Tensor:
+        """``[...]``: ``rho(I - omega A0~^-1 A)`` per matrix (computed on first access)."""
+        return self._system.contraction
+
+    @property
+    def converged(self) -> torch.Tensor:
+        """``[...]`` bool: contraction factor below 1, no singular array, no overflow."""
+        return (self.contraction < 1) & ~self.singular & ~self.overflow
+
+
+class ProgrammedSystem:
+    """Matrices written onto the chip once (LP-INV arrays and HP-MVM slices).
+
+    Writing samples every programming error; each :meth:`solve` then reads the
+    arrays with fresh read noise. Build it with :meth:`AnalogSolver.program`.
+    """
+
+    def __init__(self, matrix: torch.Tensor, cfg: SolverConfig, generator: torch.Generator) -> None:
+        self.config = cfg
+        self.matrix = matrix
+        n = matrix.shape[-1]
+        if cfg.equilibrate:
+            diag = matrix.diagonal(dim1=-2, dim2=-1).abs()
+            self.scaling = torch.where(diag > 0, diag.rsqrt(), torch.ones_like(diag))  # [..., n]
+        else:
+            self.scaling = torch.ones(matrix.shape[:-1], dtype=matrix.dtype, device=matrix.device)
+        self.equilibrated = matrix * self.scaling[..., :, None]
+        self.equilibrated *= self.scaling[..., None, :]
+        self.lpinv = LPINV(self.equilibrated, cfg, generator)
+        self.hpmvm = BitSlicedMVM(self.equilibrated, cfg, generator)
+        self.size = n
+
+    @property
+    def contraction(self) -> torch.Tensor:
+        """``[...]``: spectral radius of ``I - omega A0~^-1 A`` (float64)."""
+        eye = torch.eye(self.size, dtype=torch.float64, device=self.matrix.device)
+        error_map = eye - self.config.damping * self.lpinv.linear_operator() @ self.equilibrated
+        return torch.linalg.eigvals(error_map).abs().amax(-1)
+
+    def solve(self, b: torch.Tensor, iterations: int | None = None) -> HPINVResult:
+        """Refine ``A x = b`` for ``K`` iterations.
+
+        Args:
+            b: ``[..., n]`` with the matrices' batch shape, or ``[..., R, n]`` for ``R``
+                right-hand sides per matrix (e.g. the channel uses of a coherence block).
+            iterations: ``K``; defaults to ``config.iterations``.
+
+        Returns:
+            :class:`HPINVResult` with every iterate ``x_1..x_K``.
+        """
+        k_max = iterations or self.config.iterations
+        multi = b.dim() == self.matrix.dim()
+        if b.shape[-1] != self.size or (b.dim() != self.matrix.dim() - 1 and not multi):
+            raise ValueError(
+                f"b must have shape [..., {self.size}] or [..., R, {self.size}] matching the matrices "
+                f"{tuple(self.matrix.shape)}; got {tuple(b.shape)}"
+            )
+        cols = b.to(torch.float64) if multi else b.to(torch.float64).unsqueeze(-2)
+        cols = cols.mT  # [..., n, R]
+        scale = self.scaling[..., :, None]
+        b_eq = scale * cols
+        z = torch.zeros_like(b_eq)
+        r = b_eq
+        iterates, residuals = [], []
+        for _ in range(k_max):
+            z = z + self.config.damping * self.lpinv(r)
+            r = b_eq - self.hpmvm(z)
+            iterates.append(z)
+            residuals.append(r)
+        # [..., K, n, R] -> [..., R, K, n]; back to the unequilibrated system.
+        x = (scale.unsqueeze(-3) * torch.stack(iterates, dim=-3)).movedim(-1, -3)
+        r_orig = torch.stack(residuals, dim=-3) / scale.unsqueeze(-3)
+        norm_b = torch.linalg.vector_norm(cols, dim=-2).clamp_min(torch.finfo(torch.float64).tiny)
+        res = (torch.linalg.vector_norm(r_orig, dim=-2) / norm_b.unsqueeze(-2)).mT  # [..., R, K]
+        finite = torch.isfinite(x)
+        overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
+        x = torch.where(finite, x, 0.0)
+        res = torch.where(torch.isfinite(res), res, torch.inf)
+        if not multi:
+            x, res = x.squeeze(-3), res.squeeze(-2)
+        return HPINVResult(x, res, self.lpinv.singular, overflow, self.hpmvm.tv_bound, self)
+
+
+class AnalogSolver:
+    """Simulated RRAM analog matrix-equation solver (LP-INV + HP-MVM refinement).
+
+    Args:
+        config: Chip and algorithm parameters; defaults follow the paper brief.
+        device: Torch device; defaults to CUDA when available.
+        seed: Seed of the solver's own random generator (programming errors, read noise).
+
+    Example:
+        >>> import torch
+        >>> from mimo_amc.amc import AnalogSolver, SolverConfig
+        >>> g = torch.Generator().manual_seed(1)
+        >>> h = torch.randn(64, 8, generator=g, dtype=torch.float64)
+        >>> A, x = h.T @ h, torch.randn(8, generator=g, dtype=torch.float64)
+        >>> res = AnalogSolver(SolverConfig(iterations=8), device="cpu", seed=0).solve(A, A @ x)
+        >>> res.iterates.shape
+        torch.Size([8, 8])
+        >>> bool(torch.linalg.vector_norm(res.solution - x) / torch.linalg.vector_norm(x) < 1e-5)
+        True
+    """
+
+    def __init__(
+        self,
+        config: SolverConfig | None = None,
+        *,
+        device: torch.device | str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.config = (config or SolverConfig()).resolved()
+        self.device = torch.device(device) if device is not None else default_device()
+        self.generator = torch.Generator(device=self.device)
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(seed)
+
+    def program(self, matrix: torch.Tensor) -> ProgrammedSystem:
+        """Write real matrices ``[..., n, n]`` onto the arrays (once)."""
+        if matrix.is_complex():
+            raise TypeError("the analog solver takes real matrices; map complex systems with complex_to_real()")
+        if matrix.dim() < 2 or matrix.shape[-1] != matrix.shape[-2]:
+            raise ValueError(f"matrix must be square [..., n, n]; got {tuple(matrix.shape)}")
+        return ProgrammedSystem(matrix.to(self.device, torch.float64), self.config, self.generator)
+
+    def solve(self, matrix: torch.Tensor, b: torch.Tensor, iterations: int | None = None) -> HPINVResult:
+        """Program ``matrix`` and refine ``A x = b`` (see :meth:`ProgrammedSystem.solve`)."""
+        return self.program(matrix).solve(b.to(self.device), iterations)
