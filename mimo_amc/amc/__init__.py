@@ -6,7 +6,7 @@ Pure torch, batched over any leading shape, float64 inside; no Sionna import.
 from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, SolverConfig
 from .devices import program_pairs, slice_digits, slice_weights
 from .hpmvm import BitSlicedMVM
-from .lpinv import LPINV
+from .lpinv import LPINV, BlockAMCPlan
 from .realform import complex_to_real_matrix, complex_to_real_vector, real_to_complex_vector
 from .solver import AnalogSolver, HPINVResult, ProgrammedSystem, default_device
 
@@ -14,6 +14,7 @@ __all__ = [
     "LPINV",
     "AnalogSolver",
     "BitSlicedMVM",
+    "BlockAMCPlan",
     "ConverterConfig",
     "DeviceConfig",
     "HPINVResult",

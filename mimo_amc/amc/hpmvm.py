@@ -79,7 +79,7 @@ class BitSlicedMVM:
     Example:
         >>> A = torch.eye(3, dtype=torch.float64) * 2
         >>> mvm = BitSlicedMVM(A, SolverConfig().resolved(), torch.Generator().manual_seed(0))
-        >>> mvm(torch.ones(3, 1, dtype=torch.float64)).flatten().tolist()
+        >>> [round(v, 12) for v in mvm(torch.ones(3, 1, dtype=torch.float64)).flatten().tolist()]
         [2.0, 2.0, 2.0]
     """
 

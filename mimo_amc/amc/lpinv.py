@@ -18,6 +18,8 @@ output. Intermediate results are handed between arrays digitally.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from .config import SolverConfig
@@ -29,6 +31,48 @@ def max_abs(m: torch.Tensor) -> torch.Tensor:
     """Largest magnitude of each matrix ``[..., n, m] -> [..., 1, 1]`` (tiny for a zero matrix)."""
     s = torch.linalg.vector_norm(m.flatten(-2), ord=float("inf"), dim=-1)  # no |m| temporary
     return s.clamp_min_(torch.finfo(m.dtype).tiny)[..., None, None]
+
+
+def blockamc_split(n: int, array_size: int) -> int | None:
+    """Size ``n1`` of the leading block when an ``n x n`` system is partitioned, None if it fits."""
+    return None if n <= array_size else (n + 1) // 2
+
+
+@dataclass(frozen=True)
+class BlockAMCPlan:
+    """Arrays and analog operations of one LP-INV application of an ``n x n`` system.
+
+    Attributes:
+        inv_arrays / mvm_arrays: Programmed INV and MVM arrays.
+        inv_ops / mvm_ops: Analog operations per LP-INV application (each with its DAC and ADC pass).
+        depth: Longest chain of sequential analog operations (the latency in operations).
+    """
+
+    inv_arrays: int
+    mvm_arrays: int
+    inv_ops: int
+    mvm_ops: int
+    depth: int
+
+    @classmethod
+    def of(cls, n: int, array_size: int) -> BlockAMCPlan:
+        """The plan of BlockAMC for ``n`` unknowns on ``array_size`` INV arrays.
+
+        Example:
+            >>> BlockAMCPlan.of(16, 8)
+            BlockAMCPlan(inv_arrays=2, mvm_arrays=2, inv_ops=3, mvm_ops=2, depth=5)
+        """
+        n1 = blockamc_split(n, array_size)
+        if n1 is None:
+            return cls(1, 0, 1, 0, 1)
+        a, s = cls.of(n1, array_size), cls.of(n - n1, array_size)
+        return cls(
+            inv_arrays=a.inv_arrays + s.inv_arrays,
+            mvm_arrays=a.mvm_arrays + s.mvm_arrays + 2,
+            inv_ops=2 * a.inv_ops + s.inv_ops,
+            mvm_ops=2 * a.mvm_ops + s.mvm_ops + 2,
+            depth=2 * a.depth + s.depth + 2,
+        )
 
 
 class _AnalogArray:
@@ -55,11 +99,14 @@ class _AnalogArray:
         conductance = g_pos - g_neg
         self.singular = torch.zeros(matrix.shape[:-2], dtype=torch.bool, device=matrix.device)
         if invert:
+            # Programmed state in digit units (for circuit dynamics): G = G+ - G- and the
+            # total device conductance on each row node.
+            self.conductance, self.row_load = conductance, (g_pos + g_neg).sum(-1)
             gain = cfg.lpinv.opamp_gain
             if gain is not None:
                 # The op-amp inputs sit at -v_out/gain instead of virtual ground, which
                 # loads each row node with its total device conductance.
-                conductance = conductance + torch.diag_embed((g_pos + g_neg).sum(-1) / gain)
+                conductance = conductance + torch.diag_embed(self.row_load / gain)
             inverse, info = torch.linalg.inv_ex(conductance)
             self.singular = (info != 0) | ~torch.isfinite(inverse).all(-1).all(-1)
             self.kernel = torch.where(self.singular[..., None, None], 0.0, inverse)
@@ -67,6 +114,9 @@ class _AnalogArray:
         else:
             self.kernel = conductance
             self.factor = value_per_digit
+
+    def inv_arrays(self) -> list[_AnalogArray]:
+        return [self] if hasattr(self, "conductance") else []
 
     def __call__(self, x: torch.Tensor, noisy: bool) -> torch.Tensor:
         """Apply to column vectors ``x [..., n, R]``; ``noisy=False`` gives the linear part."""
@@ -96,6 +146,9 @@ class _Block:
         self.a11, self.schur, self.a12, self.a21, self.n1 = a11, schur, a12, a21, n1
         self.singular = a11.singular | schur.singular
 
+    def inv_arrays(self) -> list[_AnalogArray]:
+        return self.a11.inv_arrays() + self.schur.inv_arrays()
+
     def __call__(self, r: torch.Tensor, noisy: bool) -> torch.Tensor:
         r1, r2 = r[..., : self.n1, :], r[..., self.n1 :, :]
         y1 = self.a11(r1, noisy)
@@ -118,8 +171,8 @@ class LPINV:
     Example:
         >>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
         >>> inv = LPINV(A, SolverConfig(ideal=True).resolved(), torch.Generator().manual_seed(0))
-        >>> inv(torch.tensor([[1.0], [2.0]], dtype=torch.float64)).flatten().tolist()
-        [0.09090909090909091, 0.6363636363636364]
+        >>> [round(v, 12) for v in inv(torch.tensor([[1.0], [2.0]], dtype=torch.float64)).flatten().tolist()]
+        [0.090909090909, 0.636363636364]
     """
 
     def __init__(self, matrix: torch.Tensor, cfg: SolverConfig, generator: torch.Generator) -> None:
@@ -140,10 +193,9 @@ class LPINV:
         return self._global
 
     def _build(self, a: torch.Tensor) -> _Node:
-        n = a.shape[-1]
-        if n <= self._cfg.lpinv.array_size:
+        n1 = blockamc_split(a.shape[-1], self._cfg.lpinv.array_size)
+        if n1 is None:
             return _AnalogArray(a, self._scale(a), True, self._cfg, self._generator)
-        n1 = (n + 1) // 2
         a11, a12 = a[..., :n1, :n1], a[..., :n1, n1:]
         a21, a22 = a[..., n1:, :n1], a[..., n1:, n1:]
         y, info = torch.linalg.solve_ex(a11, a12)
@@ -155,6 +207,11 @@ class LPINV:
             _AnalogArray(a21, self._scale(a21), False, self._cfg, self._generator),
             n1,
         )
+
+    def inv_arrays(self) -> list[_AnalogArray]:
+        """Every programmed INV array (attributes ``conductance [..., m, m]`` and ``row_load [..., m]``,
+        digit units of the level step)."""
+        return self._root.inv_arrays()
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         """One analog solve ``x ≈ A^-1 r`` for column vectors ``r [..., n, R]``."""
