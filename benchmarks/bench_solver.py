@@ -15,29 +15,11 @@ median over repeats of the ratio within each repeat (the machine's load varies).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import torch
+from timing import median, median_ratio, paired_times
 
 from mimo_amc.amc import AnalogSolver, SolverConfig
-
-
-def paired_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Wall times of each function, interleaved per repeat so that machine load hits all alike."""
-    for fn in fns.values():
-        fn()  # warm-up
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]
 
 
 def bench_size(n: int, batch: int, repeats: int, iterations: int = 10) -> dict[str, float]:
@@ -62,28 +44,36 @@ def bench_size(n: int, batch: int, repeats: int, iterations: int = 10) -> dict[s
         "digital_s": median(t["digital"]),
         "analog_total_s": median(t["total"]),
         "analog_iterations_s": median(t["iterations"]),
-        "ratio_total": median([x / d for x, d in zip(t["total"], t["digital"], strict=True)]),
-        "ratio_iterations": median([x / d for x, d in zip(t["iterations"], t["digital"], strict=True)]),
+        "ratio_total": median_ratio(t, "total", "digital"),
+        "ratio_iterations": median_ratio(t, "iterations", "digital"),
     }
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, float]]:
+def report(sizes: list[tuple[int, int]], repeats: int) -> str:
+    """Markdown section with the solver benchmark table."""
+    lines = [
+        f"### HP-INV solver vs torch.linalg.solve (K = 10, default chip, float64, {torch.get_num_threads()} threads)",
+        "",
+        "| n | batch | linalg.solve (ms) | program + 10 iterations (ms) | ratio | 10 iterations (ms) | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, batch in sizes:
+        r = bench_size(n, batch, repeats)
+        lines.append(
+            f"| {n} | {batch} | {1e3 * r['digital_s']:.1f} | {1e3 * r['analog_total_s']:.1f} | "
+            f"{r['ratio_total']:.1f}x | {1e3 * r['analog_iterations_s']:.1f} | {r['ratio_iterations']:.1f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["16:10000", "128:1000"], help="n:batch pairs")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    rows = [bench_size(*map(int, s.split(":")), repeats=args.repeats) for s in args.sizes]
-    print(f"HP-INV (K=10, default config, CPU, {torch.get_num_threads()} threads) vs torch.linalg.solve (float64)\n")
-    print("| n | batch | linalg.solve (ms) | program + 10 iterations (ms) | ratio | 10 iterations (ms) | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['n']} | {r['batch']} | {1e3 * r['digital_s']:.1f} | {1e3 * r['analog_total_s']:.1f} | "
-            f"{r['ratio_total']:.1f}x | {1e3 * r['analog_iterations_s']:.1f} | {r['ratio_iterations']:.1f}x |"
-        )
-    return rows
+    print(report([tuple(map(int, s.split(":"))) for s in args.sizes], args.repeats))
 
 
 if __name__ == "__main__":

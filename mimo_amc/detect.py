@@ -30,9 +30,10 @@ and the digital iterative baselines ``neumann_zf``, ``gauss_seidel_zf``, ``cg_zf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from sionna.phy.config import config as sionna_config
 from sionna.phy.mimo import lmmse_equalizer, zf_equalizer
 
@@ -258,6 +259,7 @@ class AnalogEqualizer(Equalizer):
         device: Torch device of the solver.
         seed: Seed of the solver's generator (programming errors, read noise); each call
             draws fresh programming errors (a new chip write) and read noise.
+        name: Name in result tables (default ``analog_<kind>``), e.g. to compare chip variants.
 
     Example:
         >>> eq = AnalogEqualizer("zf", SolverConfig(iterations=4), device="cpu", seed=0)
@@ -276,10 +278,11 @@ class AnalogEqualizer(Equalizer):
         *,
         device: torch.device | str | None = None,
         seed: int | None = None,
+        name: str | None = None,
     ) -> None:
         self.kind = kind
         self.solver = AnalogSolver(config, device=device, seed=seed)
-        self.name = f"analog_{kind}"
+        self.name = name or f"analog_{kind}"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
         dev = self.solver.device
@@ -289,11 +292,33 @@ class AnalogEqualizer(Equalizer):
         return Detection(d.x_hat, d.no_eff, tuple(range(1, result.iterates.shape[-2] + 1)), result)
 
 
-#: Detector constructors by name; ``iterations`` applies to the iterative ones.
-DETECTORS = (
+DetectorName = Literal[
     "zf_fp32", "zf_fp64", "mmse_fp32", "mmse_fp64", "sionna_zf", "sionna_lmmse", "analog_zf", "analog_mmse",
     "neumann_zf", "gauss_seidel_zf", "cg_zf", "neumann_mmse", "gauss_seidel_mmse", "cg_mmse",
-)  # fmt: skip
+]  # fmt: skip
+#: Every detector name (see :func:`make_detector`).
+DETECTORS: tuple[str, ...] = get_args(DetectorName)
+
+
+class DetectorsConfig(BaseModel):
+    """Which detectors a scenario evaluates.
+
+    Example:
+        >>> DetectorsConfig(names=["zf_fp32", "analog_zf"], iterations=5).names
+        ['zf_fp32', 'analog_zf']
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    names: list[DetectorName] = Field(
+        default_factory=lambda: ["zf_fp32", "zf_fp64", "analog_zf"],
+        min_length=1,
+        description="Detectors evaluated on the same data (see mimo_amc.detect.DETECTORS).",
+    )
+    iterations: int = Field(
+        5, ge=1, le=200, description="Iterations of the analog and digital iterative detectors (all reported)."
+    )
+    reference: DetectorName = Field("zf_fp32", description="Detector that BER parity is judged against.")
 
 
 def make_detector(

@@ -27,6 +27,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+OuterScheme = Literal["richardson", "fcg", "fgmres"]
+"""Outer iteration of the solver (see :mod:`mimo_amc.amc.schemes`)."""
+
 
 class _Config(BaseModel):
     """Frozen, strict base: unknown fields are errors, instances are immutable."""
@@ -128,6 +131,14 @@ class LPINVConfig(_Config):
         gt=1,
         description="Op-amp open-loop DC gain; None = infinite [Brief: 1e4-1e5; the low end is the default].",
     )
+    diagonal_loading: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="Added to the diagonal of the (equilibrated) matrix before it is written to the LP-INV "
+        "arrays, as a fraction of its largest diagonal entry: the preconditioner (A + d I)^-1 contracts "
+        "for every SPD A and pushes quantisation-induced negative or tiny eigenvalues away. 0 = off.",
+    )
     converters: ConverterConfig = Field(default_factory=ConverterConfig)
 
 
@@ -189,8 +200,10 @@ class SolverConfig(_Config):
         True, description="Diagonal equilibration D^-1/2 A D^-1/2 before programming [Brief: on]."
     )
     per_block_scaling: bool = Field(True, description="Quantize each BlockAMC block on its own full scale [Brief: on].")
-    outer: Literal["richardson"] = Field(
-        "richardson", description="Outer iteration: 'richardson' is the paper's HP-INV refinement."
+    outer: OuterScheme = Field(
+        "richardson",
+        description="Outer iteration: 'richardson' is the paper's HP-INV refinement; 'fcg' (flexible CG, "
+        "SPD systems) and 'fgmres' (flexible GMRES) use the LP-INV as preconditioner (mimo_amc.amc.schemes).",
     )
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     lpinv: LPINVConfig = Field(default_factory=LPINVConfig)

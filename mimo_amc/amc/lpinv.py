@@ -126,14 +126,14 @@ class _AnalogArray:
         dac = converter_levels(lp.converters.dac_bits)
         adc = converter_levels(lp.converters.adc_bits)
         s_in = full_scale(x)
-        u = x * (dac / s_in)  # full DAC range
+        u = (x / s_in).mul_(dac)  # full DAC range (an all-zero vector stays zero)
         if lp.converters.dac_bits:
             u.round_()
         v = self.kernel @ u
         fs = full_scale(v)  # auto-ranging ADC
         if lp.read_noise > 0:
             v += gaussian(v.shape, self._generator, v.device).mul_(lp.read_noise) * fs
-        v *= adc / fs
+        v.div_(fs).mul_(adc)
         if lp.converters.adc_bits:
             v.clamp_(-adc, adc).round_()
         return v * (fs * s_in * self.factor / (dac * adc))
@@ -178,6 +178,9 @@ class LPINV:
     def __init__(self, matrix: torch.Tensor, cfg: SolverConfig, generator: torch.Generator) -> None:
         self._cfg = cfg
         self._generator = generator
+        if cfg.lpinv.diagonal_loading > 0:
+            peak = matrix.diagonal(dim1=-2, dim2=-1).abs().amax(-1)[..., None]
+            matrix = matrix + torch.diag_embed(cfg.lpinv.diagonal_loading * peak.expand(matrix.shape[:-1]))
         self._global = max_abs(matrix) / cfg.device.levels
         self._root = self._build(matrix)
         self.size = matrix.shape[-1]

@@ -11,6 +11,11 @@
 Iteration 1 is the LP-INV solution alone. The error obeys
 ``e_k = (I - omega A0~^-1 A) e_{k-1} + noise``, so the refinement converges only if the
 contraction factor ``rho(I - omega A0~^-1 A) < 1``; every result carries it per matrix.
+
+``SolverConfig.outer`` swaps this stationary loop for a Krylov method built on the same two
+analog primitives, the LP-INV as a (noisy, variable) preconditioner: flexible CG (``"fcg"``, for
+SPD matrices such as Gram matrices) or flexible GMRES (``"fgmres"``); see
+:mod:`mimo_amc.amc.schemes`. They ignore ``damping`` (their step lengths are computed).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import torch
 from .config import SolverConfig
 from .hpmvm import BitSlicedMVM
 from .lpinv import LPINV
+from .schemes import flexible_cg, flexible_gmres, richardson
 
 
 def default_device() -> torch.device:
@@ -38,7 +44,8 @@ class HPINVResult:
         iterates: ``[..., K, n]`` (or ``[..., R, K, n]`` for ``R`` right-hand sides per
             matrix), float64: ``iterates[..., k-1, :]`` is ``x_k``. Always finite.
         residual_norms: ``[..., K]`` (or ``[..., R, K]``): ``||b - A x_k|| / ||b||`` as
-            measured by the HP-MVM (``inf`` where an iterate overflowed).
+            measured by the HP-MVM (``inf`` where an iterate overflowed), the true residual for
+            every ``outer`` scheme.
         singular: ``[...]`` bool: a programmed INV array was singular (its output is zero).
         overflow: ``[...]`` bool: some iterate overflowed float64; such entries are set to 0.
         hpmvm_tv_bound: ``[...]``: bound on the probability that the HP-MVM fast path
@@ -64,7 +71,13 @@ class HPINVResult:
 
     @property
     def converged(self) -> torch.Tensor:
-        """``[...]`` bool: contraction factor below 1, no singular array, no overflow."""
+        """``[...]`` bool: contraction factor below 1, no singular array, no overflow.
+
+        The same flag for every ``outer`` scheme: it certifies the programmed preconditioner
+        (the Richardson contraction), not the run. It is conservative for ``fcg``/``fgmres``,
+        which choose their steps optimally and can converge where it fails (e.g. ``fcg`` on an
+        SPD matrix with contraction >= 1); judge their runs by :attr:`residual_norms`.
+        """
         return (self.contraction < 1) & ~self.singular & ~self.overflow
 
 
@@ -98,7 +111,7 @@ class ProgrammedSystem:
         return torch.linalg.eigvals(error_map).abs().amax(-1)
 
     def solve(self, b: torch.Tensor, iterations: int | None = None) -> HPINVResult:
-        """Refine ``A x = b`` for ``K`` iterations.
+        """Refine ``A x = b`` for ``K`` iterations of ``config.outer`` (in equilibrated coordinates).
 
         Args:
             b: ``[..., n]`` with the matrices' batch shape, or ``[..., R, n]`` for ``R``
@@ -119,17 +132,14 @@ class ProgrammedSystem:
         cols = cols.mT  # [..., n, R]
         scale = self.scaling[..., :, None]
         b_eq = scale * cols
-        z = torch.zeros_like(b_eq)
-        r = b_eq
-        iterates, residuals = [], []
-        for _ in range(k_max):
-            z = z + self.config.damping * self.lpinv(r)
-            r = b_eq - self.hpmvm(z)
-            iterates.append(z)
-            residuals.append(r)
+        if self.config.outer == "richardson":
+            z, r = richardson(self.lpinv, self.hpmvm, b_eq, k_max, self.config.damping)
+        else:
+            scheme = flexible_cg if self.config.outer == "fcg" else flexible_gmres
+            z, r = scheme(self.lpinv, self.hpmvm, b_eq, k_max)
         # [..., K, n, R] -> [..., R, K, n]; back to the unequilibrated system.
-        x = (scale.unsqueeze(-3) * torch.stack(iterates, dim=-3)).movedim(-1, -3)
-        r_orig = torch.stack(residuals, dim=-3) / scale.unsqueeze(-3)
+        x = (scale.unsqueeze(-3) * z).movedim(-1, -3)
+        r_orig = r / scale.unsqueeze(-3)
         norm_b = torch.linalg.vector_norm(cols, dim=-2).clamp_min(torch.finfo(torch.float64).tiny)
         res = (torch.linalg.vector_norm(r_orig, dim=-2) / norm_b.unsqueeze(-2)).mT  # [..., R, K]
         finite = torch.isfinite(x)

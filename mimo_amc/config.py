@@ -1,0 +1,277 @@
+"""Scenario files: YAML -> validated :class:`Scenario`, command-line overrides, sweeps.
+
+A scenario has the sections ``link`` (:class:`~mimo_amc.link.LinkConfig`), ``detectors``
+(:class:`~mimo_amc.detect.DetectorsConfig`), ``amc`` (:class:`~mimo_amc.amc.SolverConfig`),
+``monte_carlo`` (:class:`~mimo_amc.montecarlo.MonteCarloConfig`), ``sweep``
+(:class:`SweepConfig`), optional ``image`` and ``cost``, and ``output``. Every problem is
+reported before anything runs, as one :class:`ScenarioError` paragraph that names the file,
+the field path (``amc.device.bits``), the value given and what is allowed.
+
+Example:
+    >>> s = scenario_from_dict({"name": "demo", "sweep": {"grid": {"amc.device.bits": [3, 4]}}}, "demo.yaml")
+    >>> [p.overrides for p in sweep_points(s)]
+    [{'amc.device.bits': 3}, {'amc.device.bits': 4}]
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .amc import SolverConfig
+from .detect import DetectorsConfig
+from .link import LinkConfig
+from .montecarlo import MonteCarloConfig
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot run; the message says where, what was given and what is allowed."""
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SweepConfig(_Config):
+    """Sweep over dotted scenario keys: the cartesian product of ``grid`` times the rows of ``zip``.
+
+    Example (YAML)::
+
+        sweep:
+          grid: {amc.device.bits: [3, 4], link.num_users: [4, 8]}
+          zip: {amc.lpinv.prog_sigma: [0.01, 0.02], amc.hpmvm.prog_sigma: [1.0e-4, 2.0e-4]}
+    """
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values (cartesian product)")
+    zip: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values (zipped, equal lengths)")
+
+    @field_validator("grid", "zip")
+    @classmethod
+    def _non_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"the sweep over {key!r} has no values; give at least one")
+        return v
+
+    @model_validator(mode="after")
+    def _zip_lengths(self) -> SweepConfig:
+        lengths = {k: len(v) for k, v in self.zip.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"zip lists must have equal lengths; got {lengths}")
+        return self
+
+
+class OutputConfig(_Config):
+    """Where and in which formats results are written."""
+
+    directory: str | None = Field(None, description="Results folder; default results/<scenario name>.")
+    figures: list[Literal["png", "pdf"]] = Field(default_factory=lambda: ["png", "pdf"], min_length=1)
+
+
+class Scenario(_Config):
+    """A complete, validated experiment."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used as the results folder name.")
+    description: str = ""
+    link: LinkConfig = Field(default_factory=LinkConfig)
+    detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
+    amc: SolverConfig = Field(default_factory=SolverConfig)
+    monte_carlo: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @property
+    def results_dir(self) -> Path:
+        return Path(self.output.directory or Path("results") / self.name)
+
+    def to_yaml(self) -> str:
+        """The fully expanded scenario (every default written out) as YAML."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One resolved configuration of a sweep.
+
+    Attributes:
+        index: Position in the sweep.
+        overrides: The sweep's assignment ``{dotted key: value}``.
+        scenario: The scenario with the assignment applied.
+        key: Stable hash of everything that determines its results (not the SNR list).
+        seed: Seed of the point, derived from ``monte_carlo.seed`` and ``key``.
+    """
+
+    index: int
+    overrides: dict[str, Any]
+    scenario: Scenario
+    key: str
+    seed: int
+
+    def snr_seed(self, snr_db: float) -> int:
+        """Seed of one SNR point (depends on the value, not on its position in the list)."""
+        return derive_seed(self.seed, repr(float(snr_db)))
+
+
+def derive_seed(*parts: object) -> int:
+    """A 31-bit seed from a stable hash of ``parts``."""
+    return int(hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+# ----------------------------------------------------------------------- loading
+def load_scenario(path: str | Path, overrides: typing.Sequence[str] = ()) -> Scenario:
+    """Read, override (``KEY=VALUE``, YAML-typed values) and validate a scenario file.
+
+    Raises:
+        ScenarioError: for a missing or malformed file, a bad override or any invalid field
+            (also of every sweep point).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such scenario file.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', exc)}.") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: the top level must be a mapping of sections (link, detectors, amc, ...).")
+    data.setdefault("name", path.stem)
+    for item in overrides:
+        apply_override(data, item, str(path))
+    return scenario_from_dict(data, str(path))
+
+
+def scenario_from_dict(data: dict[str, Any], source: str) -> Scenario:
+    """Validate a scenario mapping (and every sweep point); ``source`` names it in errors."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc, source)) from None
+    for key in [*scenario.sweep.grid, *scenario.sweep.zip]:
+        _check_path(key.split("."), source, f"sweep key {key!r}")
+    sweep_points(scenario, source)
+    return scenario
+
+
+def apply_override(data: dict[str, Any], item: str, source: str) -> None:
+    """Apply one ``--set KEY=VALUE`` to a scenario mapping (in place)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. --set amc.device.bits=4.")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ScenarioError(f"--set {item!r}: the value {raw!r} is not valid YAML.") from None
+    parts = key.split(".")
+    _check_path(parts, source, f"--set {key}")
+    _assign(data, parts, value)
+
+
+def _assign(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    for p in parts[:-1]:
+        nxt = data.get(p)
+        if not isinstance(nxt, dict):
+            nxt = data[p] = {}
+        data = nxt
+    data[parts[-1]] = value
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | type[dict] | None:
+    """The model (or dict) type inside a field annotation such as ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) is dict:
+        return dict
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_of(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _check_path(parts: list[str], source: str, what: str) -> None:
+    model: type[BaseModel] | type[dict] | None = Scenario
+    for depth, part in enumerate(parts):
+        if model is dict:
+            return
+        if model is None:
+            raise ScenarioError(
+                f"{source}: {what}: {'.'.join(parts[:depth])!r} is a value, not a section, so it has no field {part!r}."
+            )
+        fields = model.model_fields
+        if part not in fields:
+            raise ScenarioError(
+                f"{source}: {what}: unknown field {'.'.join(parts[: depth + 1])!r}. {_hint(part, fields)}"
+            )
+        model = _model_of(fields[part].annotation)
+
+
+def _hint(name: str, allowed: typing.Iterable[str]) -> str:
+    allowed = list(allowed)
+    close = difflib.get_close_matches(name, allowed, n=1)
+    maybe = f"Did you mean {close[0]!r}? " if close else ""
+    return f"{maybe}Allowed: {', '.join(allowed)}."
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    """One paragraph per problem: file, field path, value given, what is allowed."""
+    lines = []
+    for err in exc.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            parent: Any = Scenario
+            for p in err["loc"][:-1]:
+                parent = _model_of(parent.model_fields[p].annotation) if isinstance(p, str) else parent
+            allowed = parent.model_fields if isinstance(parent, type) and issubclass(parent, BaseModel) else {}
+            msg = f"unknown field. {_hint(str(err['loc'][-1]), allowed)}"
+            lines.append(f"{source}: field {loc!r}: {msg}")
+            continue
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" = {given!r}"
+        lines.append(f"{source}: field {loc!r}{shown}: {msg}.")
+    return " ".join(lines)
+
+
+# ----------------------------------------------------------------------- sweeps
+def sweep_points(scenario: Scenario, source: str = "sweep") -> list[SweepPoint]:
+    """Every resolved configuration of the scenario's sweep (one point if there is none)."""
+    grid, zipped = scenario.sweep.grid, scenario.sweep.zip
+    grid_rows = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    zip_rows = [dict(zip(zipped, values, strict=True)) for values in zip(*zipped.values(), strict=True)] or [{}]
+    base = scenario.model_dump(mode="json")
+    points = []
+    for index, (g, z) in enumerate(itertools.product(grid_rows, zip_rows)):
+        overrides = {**g, **z}
+        data = json.loads(json.dumps(base))
+        for key, value in overrides.items():
+            _assign(data, key.split("."), value)
+        try:
+            resolved = Scenario.model_validate(data)
+        except ValidationError as exc:
+            where = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+            raise ScenarioError(f"{source}: sweep point {index} ({where}): {_explain(exc, 'scenario')}") from None
+        key = config_key(resolved)
+        points.append(SweepPoint(index, overrides, resolved, key, derive_seed(scenario.monte_carlo.seed, key)))
+    return points
+
+
+def config_key(scenario: Scenario) -> str:
+    """Hash of everything that determines a point's results, except the SNR list (12 hex digits)."""
+    data = scenario.model_dump(mode="json", exclude={"name", "description", "sweep", "output"})
+    data["link"].pop("snr_db")
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
