@@ -170,11 +170,11 @@ def apply_override(data: dict[str, Any], item: str, source: str) -> None:
     """Apply one ``--set KEY=VALUE`` to a scenario mapping (in place)."""
     key, sep, raw = item.partition("=")
     if not sep or not key:
-        raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. --set amc.device.bits=4.")
+        raise ScenarioError(f"{source}: --set {item!r}: expected KEY=VALUE, e.g. --set amc.device.bits=4.")
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
-        raise ScenarioError(f"--set {item!r}: the value {raw!r} is not valid YAML.") from None
+        raise ScenarioError(f"{source}: --set {item!r}: the value {raw!r} is not valid YAML.") from None
     parts = key.split(".")
     _check_path(parts, source, f"--set {key}")
     _assign(data, parts, value)

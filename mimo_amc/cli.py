@@ -1,0 +1,102 @@
+"""Command line: ``mimo-amc run | validate | report`` (and ``python run_experiment.py``).
+
+Exit codes: 0 success, 2 invalid input (scenario, override or results folder), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .config import ScenarioError, load_scenario
+
+
+def _scenario_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file, e.g. scenarios/quickstart.yaml")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any scenario key, e.g. --set amc.device.bits=4 --set link.snr_db=[10,20]",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mimo-amc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario into results/<name>/ (skips finished units)")
+    _scenario_args(run)
+    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--workers", type=int, default=1, help="local process pool size (default 1: in process)")
+    run.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
+    run.add_argument("--fresh", action="store_true", help="recompute every unit")
+    run.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    run.add_argument("--threads", type=int, default=None, help="torch CPU threads per unit")
+    run.add_argument("--output", default=None, help="results folder (default: results/<scenario name>)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    val = sub.add_parser("validate", help="check a scenario without running it")
+    _scenario_args(val)
+    val.add_argument("--show", action="store_true", help="print the resolved scenario with every default")
+
+    rep = sub.add_parser("report", help="(re)write tables and figures of a results folder")
+    rep.add_argument("directory", help="results folder, e.g. results/quickstart")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            return _report(args.directory)
+        overrides = list(args.overrides)
+        if args.command == "run" and args.output:
+            overrides.append(f"output.directory={args.output}")
+        scenario = load_scenario(args.scenario, overrides)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "validate":
+        from .config import sweep_points
+
+        print(
+            scenario.to_yaml() if args.show else f"{args.scenario}: valid ({len(sweep_points(scenario))} sweep points)"
+        )
+        return 0
+    from .runner import run_scenario
+
+    try:
+        summary = run_scenario(
+            scenario, executor=args.executor, workers=args.workers, address=args.address, fresh=args.fresh,
+            device=args.device, threads=args.threads, progress=not args.no_progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished units are stored in {scenario.results_dir}; run the same command to continue.",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    print(
+        f"{summary.computed} units computed, {summary.skipped} already stored, {summary.wall_time_s:.1f} s; "
+        f"results in {summary.directory}/ (report.md, tables/, figures/)"
+    )
+    return 0
+
+
+def _report(directory: str) -> int:
+    from pathlib import Path
+
+    from .report import write_report
+
+    d = Path(directory)
+    if not (d / "results.parquet").is_file() or not (d / "scenario.yaml").is_file():
+        print(f"error: {d}: not a results folder (needs results.parquet and scenario.yaml).", file=sys.stderr)
+        return 2
+    print(f"wrote {write_report(d)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

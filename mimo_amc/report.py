@@ -1,0 +1,217 @@
+"""Tables (Markdown, LaTeX booktabs, CSV) and figures (PNG, PDF) from a results folder.
+
+``write_report(results/<scenario>)`` reads ``results.parquet`` and ``scenario.yaml`` and writes
+
+* ``tables/ber.{md,tex,csv}``: BER per sweep point and SNR, one column per detector and
+  reported iteration (iteration 1 = LP-INV alone);
+* ``tables/parity.{md,tex,csv}``: per SNR, the first iteration at which each iterative
+  detector's BER is indistinguishable from the reference (its 95 % interval or +-10 %),
+  next to the fraction of channel matrices that do not converge or converge slowly;
+* ``figures/ber_point<i>``: BER vs SNR, one curve per iteration plus the FP32/FP64
+  references, with confidence intervals; ``figures/solver_error_point<i>``: relative error
+  of the solve against the exact float64 solution vs iteration; ``figures/nonconverged``:
+  non-converged fraction against the first swept parameter (sweeps only);
+* ``report.md``: all tables and figures on one page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .config import Scenario, load_scenario
+from .metrics import parity_iterations
+from .montecarlo import ITERATION_NOTE
+from .store import atomic_write, atomic_write_text
+
+SNR_LABELS = {
+    "es_no": "Es/N0 per receive antenna (dB)",
+    "eb_no": "Eb/N0 per receive antenna (dB)",
+    "es_no_array": "Es/N0 referred to the array (dB)",
+    "eb_no_array": "Eb/N0 referred to the array (dB)",
+}
+
+
+def _point_label(frame: pd.DataFrame, scenario: Scenario) -> str:
+    keys = [*scenario.sweep.grid, *scenario.sweep.zip]
+    return ", ".join(f"{k}={frame[k].iloc[0]}" for k in keys if k in frame) or scenario.name
+
+
+def _points(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    return [(int(i), f) for i, f in frame.groupby("point", sort=True)]
+
+
+def ber_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Wide BER table: rows (point, SNR), columns detector or ``detector k`` per iteration."""
+    rows = []
+    for _, f in _points(frame):
+        label = _point_label(f, scenario)
+        for snr, g in f.groupby("snr_db", sort=True):
+            row = {"point": label, "snr_db": snr}
+            for _, r in g.iterrows():
+                col = r.detector if r.iteration == 0 else f"{r.detector} {r.iteration}"
+                row[col] = r.ber
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """First parity iteration per point, SNR and iterative detector (see :func:`parity_iterations`)."""
+    reference = scenario.detectors.reference
+    out = []
+    for _, f in _points(frame):
+        if reference not in set(f.detector):
+            continue
+        for det in sorted(set(f.detector[f.iteration > 0])):
+            p = parity_iterations(f, det, reference)
+            p.insert(0, "detector", det)
+            p.insert(0, "point", _point_label(f, scenario))
+            last = int(f[f.detector == det].iteration.max())
+            p["parity_iteration"] = [
+                f"none within {last}" if v is None or pd.isna(v) else int(v) for v in p.parity_iteration
+            ]
+            out.append(p)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def _write_table(table: pd.DataFrame, base: Path, caption: str) -> None:
+    shown = table.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            digits = "g" if col == "snr_db" else ".3g"
+            shown[col] = shown[col].map(lambda v, d=digits: "" if pd.isna(v) else format(v, d))
+    atomic_write(base.with_suffix(".csv"), lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write_text(base.with_suffix(".md"), f"{caption}\n\n{shown.to_markdown(index=False)}\n")
+    latex = shown.to_latex(index=False, caption=caption, escape=True)
+    atomic_write_text(base.with_suffix(".tex"), latex)
+
+
+def plot_ber(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> None:
+    """BER vs SNR of one sweep point: references, then one curve per iteration."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    one_shot = f[f.iteration == 0]
+    styles = {"zf_fp32": ("k", "-", "o"), "zf_fp64": ("0.45", "--", "s"), "mmse_fp32": ("k", "-.", "o")}
+    for det, g in one_shot.groupby("detector", sort=False):
+        color, ls, marker = styles.get(det, ("0.3", ":", "^"))
+        _errorbar(ax, g, f"{det} (reference)" if det == scenario.detectors.reference else det, color, ls, marker)
+    iterative = f[f.iteration > 0]
+    for det, g in iterative.groupby("detector", sort=False):
+        its = sorted(set(g.iteration))
+        cmap = plt.get_cmap("viridis" if det.startswith("analog") else "plasma")
+        for j, it in enumerate(its):
+            color = cmap(0.1 + 0.8 * j / max(1, len(its) - 1))
+            label = f"{det}, iteration {it}" + (" (LP-INV alone)" if it == 1 and det.startswith("analog") else "")
+            _errorbar(ax, g[g.iteration == it], label, color, "-", ".")
+    ax.set_yscale("log")
+    ax.set_xlabel(SNR_LABELS[scenario.link.snr_type])
+    ax.set_ylabel("bit error rate")
+    ax.set_title(f"{scenario.link.num_rx_antennas}x{scenario.link.num_users} {scenario.link.modulation}, "
+                 f"{scenario.link.channel.model} — {_point_label(f, scenario)}", fontsize=9)  # fmt: skip
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, path, formats)
+
+
+def _errorbar(ax, g: pd.DataFrame, label: str, color, ls: str, marker: str) -> None:
+    g = g.sort_values("snr_db")
+    ber = g.ber.where(g.ber > 0)
+    err = [(ber - g.ber_ci_low).clip(lower=0), (g.ber_ci_high - ber).clip(lower=0)]
+    ax.errorbar(g.snr_db, ber, yerr=err, label=label, color=color, ls=ls, marker=marker, ms=4, capsize=2, lw=1.2)
+
+
+def plot_solver_error(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> bool:
+    """Geometric-mean relative solver error vs iteration, one curve per detector and SNR."""
+    g = f[(f.iteration > 0) & f.solver_error_geomean.notna()]
+    if g.empty:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    for (det, snr), h in g.groupby(["detector", "snr_db"], sort=True):
+        h = h.sort_values("iteration")
+        ax.plot(h.iteration, h.solver_error_geomean, marker="o", ms=3, label=f"{det}, {snr:g} dB")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration (1 = LP-INV alone)")
+    ax.set_ylabel("relative error vs exact float64 solution")
+    ax.set_title(_point_label(f, scenario), fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, path, formats)
+    return True
+
+
+def plot_nonconverged(frame: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> bool:
+    """Non-converged (rho >= 1) and slow (rho > 0.5) fractions against the first swept key."""
+    keys = [*scenario.sweep.grid, *scenario.sweep.zip]
+    g = frame[frame.nonconverged_fraction.notna()] if "nonconverged_fraction" in frame else frame.iloc[:0]
+    if not keys or g.empty or not pd.api.types.is_numeric_dtype(g[keys[0]]):
+        return False
+    x, others = keys[0], keys[1:]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    per_point = g.groupby(["point", "detector"], as_index=False).first()
+    for key, h in per_point.groupby(["detector", *others], sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join([str(key[0]), *(f"{k}={v}" for k, v in zip(others, key[1:], strict=True))])
+        h = h.sort_values(x)
+        ax.plot(h[x], h.nonconverged_fraction, marker="o", label=f"{label}: rho >= 1")
+        ax.plot(h[x], h.slow_fraction, marker="s", ls="--", label=f"{label}: rho > 0.5")
+    ax.set_xlabel(x)
+    ax.set_ylabel("fraction of channel matrices")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    _save(fig, path, formats)
+    return True
+
+
+def _save(fig, path: Path, formats: list[str]) -> None:
+    for fmt in formats:
+        atomic_write(path.with_suffix(f".{fmt}"), lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150))
+    plt.close(fig)
+
+
+def write_report(directory: str | Path) -> Path:
+    """Write every table and figure of a results folder; returns the path of ``report.md``."""
+    directory = Path(directory)
+    scenario = load_scenario(directory / "scenario.yaml")
+    frame = pd.read_parquet(directory / "results.parquet")
+    formats = scenario.output.figures
+    snr = SNR_LABELS[scenario.link.snr_type]
+    note = f"BER per SNR ({snr}); {ITERATION_NOTE}."
+    ber = ber_table(frame, scenario)
+    _write_table(ber, directory / "tables" / "ber", note)
+    parity = parity_table(frame, scenario)
+    parity_note = (
+        f"First iteration from which the BER stays within the 95 % interval (or +-10 %) of "
+        f"{scenario.detectors.reference}; {ITERATION_NOTE}. nonconverged_fraction: channel matrices with "
+        "contraction >= 1 (or singular); slow_fraction: contraction > 0.5."
+    )
+    if len(parity):
+        _write_table(parity, directory / "tables" / "parity", parity_note)
+    figures = []
+    for i, f in _points(frame):
+        plot_ber(f, scenario, directory / "figures" / f"ber_point{i}", formats)
+        figures.append(f"figures/ber_point{i}.png")
+        if plot_solver_error(f, scenario, directory / "figures" / f"solver_error_point{i}", formats):
+            figures.append(f"figures/solver_error_point{i}.png")
+    if plot_nonconverged(frame, scenario, directory / "figures" / "nonconverged", formats):
+        figures.append("figures/nonconverged.png")
+    parts = [
+        f"# {scenario.name}",
+        "",
+        scenario.description,
+        "",
+        "## BER",
+        "",
+        (directory / "tables/ber.md").read_text(),
+    ]
+    if len(parity):
+        parts += ["## Parity with the reference", "", (directory / "tables/parity.md").read_text()]
+    if "png" in formats:
+        parts += ["## Figures", ""] + [f"![{Path(p).stem}]({p})" for p in figures]
+    report = directory / "report.md"
+    atomic_write_text(report, "\n".join(parts) + "\n")
+    return report

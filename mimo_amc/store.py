@@ -1,0 +1,97 @@
+"""Results folder of one scenario, written so that nothing finished is ever lost.
+
+Layout of ``results/<scenario>/``::
+
+    scenario.yaml        the resolved scenario (every default written out)
+    units/<key>/<snr>.parquet   one file per finished (sweep point, SNR) unit
+    results.parquet      all rows of the current sweep (consolidated from units/)
+    results.csv          the same as CSV
+    manifest.json        versions, device, git commit, seeds, times, unit status
+    tables/, figures/    written by :mod:`mimo_amc.report`
+
+Every file is written to a temporary name in the same folder and renamed into place
+(atomic on POSIX), and each unit is stored as soon as it finishes, so an interrupted run
+(Ctrl-C or SIGKILL) keeps every finished unit and the next run skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import Scenario, SweepPoint
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file next to ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+class ResultStore:
+    """Reads and writes one scenario's results folder (see the module docstring)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    # ------------------------------------------------------------------ units
+    def unit_path(self, point: SweepPoint, snr_db: float) -> Path:
+        return self.directory / "units" / point.key / f"snr_{float(snr_db):+.6g}.parquet"
+
+    def has_unit(self, point: SweepPoint, snr_db: float) -> bool:
+        return self.unit_path(point, snr_db).is_file()
+
+    def save_unit(self, point: SweepPoint, snr_db: float, frame: pd.DataFrame) -> None:
+        atomic_write(self.unit_path(point, snr_db), lambda tmp: frame.to_parquet(tmp, index=False))
+
+    def clear_units(self) -> None:
+        """Forget every finished unit (``--fresh``)."""
+        shutil.rmtree(self.directory / "units", ignore_errors=True)
+
+    def load(self, points: Iterable[SweepPoint]) -> pd.DataFrame:
+        """Every stored row of the given sweep points, in sweep and SNR order."""
+        frames = [
+            pd.read_parquet(self.unit_path(p, snr))
+            for p in points
+            for snr in p.scenario.link.snr_db
+            if self.has_unit(p, snr)
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    # ------------------------------------------------------------------ summaries
+    def write_scenario(self, scenario: Scenario) -> None:
+        atomic_write_text(self.directory / "scenario.yaml", scenario.to_yaml())
+
+    def read_scenario(self) -> Scenario:
+        from .config import load_scenario
+
+        return load_scenario(self.directory / "scenario.yaml")
+
+    def write_results(self, frame: pd.DataFrame) -> None:
+        """``results.parquet`` and ``results.csv`` (atomic)."""
+        atomic_write(self.directory / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(self.directory / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
+
+    def read_results(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / "results.parquet")
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        atomic_write_text(self.directory / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
