@@ -91,8 +91,9 @@ def _report(directory: str) -> int:
     from .report import write_report
 
     d = Path(directory)
-    if not (d / "results.parquet").is_file() or not (d / "scenario.yaml").is_file():
-        print(f"error: {d}: not a results folder (needs results.parquet and scenario.yaml).", file=sys.stderr)
+    tables = (d / "results.parquet").is_file() or (d / "images.parquet").is_file()
+    if not tables or not (d / "scenario.yaml").is_file():
+        print(f"error: {d}: not a results folder (needs scenario.yaml and results/images.parquet).", file=sys.stderr)
         return 2
     print(f"wrote {write_report(d)}")
     return 0

@@ -3,7 +3,7 @@
 A scenario has the sections ``link`` (:class:`~mimo_amc.link.LinkConfig`), ``detectors``
 (:class:`~mimo_amc.detect.DetectorsConfig`), ``amc`` (:class:`~mimo_amc.amc.SolverConfig`),
 ``monte_carlo`` (:class:`~mimo_amc.montecarlo.MonteCarloConfig`), ``sweep``
-(:class:`SweepConfig`), optional ``image`` and ``cost``, and ``output``. Every problem is
+(:class:`SweepConfig`), optional ``image`` (:class:`~mimo_amc.imaging.ImageConfig`), and ``output``. Every problem is
 reported before anything runs, as one :class:`ScenarioError` paragraph that names the file,
 the field path (``amc.device.bits``), the value given and what is allowed.
 
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .amc import SolverConfig
 from .detect import DetectorsConfig
+from .imaging import ImageConfig
 from .link import LinkConfig
 from .montecarlo import MonteCarloConfig
 
@@ -88,7 +89,14 @@ class Scenario(_Config):
     amc: SolverConfig = Field(default_factory=SolverConfig)
     monte_carlo: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
+    image: ImageConfig | None = Field(None, description="Also send an image over the link (optional).")
     output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> Scenario:
+        if not self.link.snr_db and self.image is None:
+            raise ValueError("link.snr_db is empty and there is no image section: give at least one SNR point")
+        return self
 
     @property
     def results_dir(self) -> Path:
@@ -120,6 +128,12 @@ class SweepPoint:
     def snr_seed(self, snr_db: float) -> int:
         """Seed of one SNR point (depends on the value, not on its position in the list)."""
         return derive_seed(self.seed, repr(float(snr_db)))
+
+    @property
+    def image_key(self) -> str:
+        """Hash of the image section (8 hex digits), naming the point's image unit."""
+        image = self.scenario.image.model_dump_json() if self.scenario.image else ""
+        return hashlib.sha256(image.encode()).hexdigest()[:8]
 
 
 def derive_seed(*parts: object) -> int:
@@ -271,7 +285,7 @@ def sweep_points(scenario: Scenario, source: str = "sweep") -> list[SweepPoint]:
 
 
 def config_key(scenario: Scenario) -> str:
-    """Hash of everything that determines a point's results, except the SNR list (12 hex digits)."""
-    data = scenario.model_dump(mode="json", exclude={"name", "description", "sweep", "output"})
+    """Hash of everything that determines a point's BER results: not the SNR list, not the image (12 hex)."""
+    data = scenario.model_dump(mode="json", exclude={"name", "description", "sweep", "output", "image"})
     data["link"].pop("snr_db")
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

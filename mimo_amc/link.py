@@ -104,7 +104,7 @@ class LinkConfig(_Config):
     csi: CSIConfig = Field(default_factory=CSIConfig)
     coherence_block: int = Field(100, ge=1, description="Channel uses T per channel realisation (block fading).")
     snr_db: list[float] = Field(
-        default_factory=lambda: [20.0], min_length=1, description="SNR points in dB (see snr_type)."
+        default_factory=lambda: [20.0], description="SNR points of the BER sweep in dB (see snr_type)."
     )
     snr_type: SNRType = Field("es_no", description="SNR convention (module docstring).")
 
@@ -210,16 +210,23 @@ class Uplink:
         return self._ofdm(num_realizations)
 
     def sample(self, num_realizations: int, snr_db: float) -> LinkBatch:
-        """Draw ``B = num_realizations`` channels with ``T`` channel uses each at one SNR point."""
+        """Random bits over ``B = num_realizations`` channels with ``T`` channel uses each."""
         cfg = self.cfg
-        b, t, k = num_realizations, cfg.coherence_block, cfg.num_users
-        nb = cfg.bits_per_symbol
-        bits = self._source([b, t, k * nb])
-        x = self._mapper(bits)
+        shape = [num_realizations, cfg.coherence_block, cfg.num_users, cfg.bits_per_symbol]
+        return self.transmit(self._source(shape), snr_db)
+
+    def transmit(self, bits: torch.Tensor, snr_db: float) -> LinkBatch:
+        """Send given bits ``[B, T, K, bits_per_symbol]`` (0/1) over ``B`` fresh channel realisations."""
+        b, t, k, nb = bits.shape
+        if (k, nb) != (self.cfg.num_users, self.cfg.bits_per_symbol):
+            expected = f"[B, T, {self.cfg.num_users}, {self.cfg.bits_per_symbol}]"
+            raise ValueError(f"bits must have shape {expected}; got {tuple(bits.shape)}")
+        bits = bits.to(self.device, torch.float64)
+        x = self._mapper(bits.reshape(b, t, k * nb))
         h = self.channels(b)
-        no = cfg.noise_variance(snr_db)
+        no = self.cfg.noise_variance(snr_db)
         y = self._awgn((h.unsqueeze(1) @ x.unsqueeze(-1)).squeeze(-1), no)
-        return LinkBatch(bits.reshape(b, t, k, nb), x, h, self._estimate(h, no), y, no)
+        return LinkBatch(bits, x, h, self._estimate(h, no), y, no)
 
     def _estimate(self, h: torch.Tensor, no: float) -> torch.Tensor:
         csi = self.cfg.csi

@@ -24,10 +24,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .config import Scenario, load_scenario
+from .config import Scenario, load_scenario, sweep_points
 from .metrics import parity_iterations
 from .montecarlo import ITERATION_NOTE
-from .store import atomic_write, atomic_write_text
+from .store import ResultStore, atomic_write, atomic_write_text
 
 SNR_LABELS = {
     "es_no": "Es/N0 per receive antenna (dB)",
@@ -39,7 +39,7 @@ SNR_LABELS = {
 
 def _point_label(frame: pd.DataFrame, scenario: Scenario) -> str:
     keys = [*scenario.sweep.grid, *scenario.sweep.zip]
-    return ", ".join(f"{k}={frame[k].iloc[0]}" for k in keys if k in frame) or scenario.name
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={frame[k].iloc[0]}" for k in keys if k in frame) or scenario.name
 
 
 def _points(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
@@ -167,22 +167,83 @@ def plot_nonconverged(frame: pd.DataFrame, scenario: Scenario, path: Path, forma
     return True
 
 
-def _save(fig, path: Path, formats: list[str]) -> None:
+def _save(fig, path: Path, formats: list[str], dpi: int = 150) -> None:
     for fmt in formats:
-        atomic_write(path.with_suffix(f".{fmt}"), lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150))
+        atomic_write(path.with_suffix(f".{fmt}"), lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi))
     plt.close(fig)
+
+
+def image_table(images: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Image quality per point, detector and iteration (PSNR "lossless" for an exact copy)."""
+    rows = []
+    for _, f in _points(images):
+        for _, r in f.iterrows():
+            rows.append(
+                {
+                    "point": _point_label(f, scenario),
+                    "detector": r.detector,
+                    "iteration": r.iteration,
+                    "snr_db": r.snr_db,
+                    "psnr_db": "lossless" if r.lossless else f"{r.psnr_db:.2f}",
+                    "ssim": round(float(r.ssim), 4),
+                    "wrong_pixels": int(r.wrong_pixels),
+                    "wrong_pixels_pct": round(100 * r.wrong_pixels / r.pixels, 3),
+                    "bit_errors": int(r.bit_errors),
+                    "pixels_differing_from_reference": r.get("pixels_differing_from_reference"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_image_grid(
+    points: list[tuple[str, Scenario, object, dict, pd.DataFrame]], path: Path, formats: list[str]
+) -> None:
+    """One row per sweep point and iterative detector: original, reference, every shown iteration.
+
+    ``points``: ``(label, resolved scenario, original image, {(detector, iteration): image}, quality rows)``.
+    """
+    rows = []
+    for label, scenario, original, received, table in points:
+        quality = {(r.detector, int(r.iteration)): r for _, r in table.iterrows()}
+        reference = (scenario.detectors.reference, 0)
+        shown = scenario.image.show_iterations if scenario.image else None
+        head = [("original", original, None)]
+        if reference in received:
+            head.append((reference[0], received[reference], quality[reference]))
+        iterative = sorted({d for d, it in received if it > 0})
+        for det in iterative or [None]:
+            keys = [k for k in sorted(received) if k != reference and (det is None or k[0] == det)]
+            keys = [k for k in keys if shown is None or k[1] in shown or k[1] == 0]
+            panels = head + [(f"{d} it. {it}" if it else d, received[(d, it)], quality[(d, it)]) for d, it in keys]
+            rows.append((label, original.ndim == 2, panels))
+    cols = max(len(p) for _, _, p in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(2.1 * cols, 2.4 * len(rows)), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    for ax_row, (label, gray, panels) in zip(axes, rows, strict=True):
+        for ax in ax_row:
+            ax.axis("off")
+        for ax, (title, img, q) in zip(ax_row, panels, strict=False):
+            ax.imshow(img, cmap="gray" if gray else None, vmin=0, vmax=255)
+            if q is not None:
+                psnr = "lossless" if q.lossless else f"PSNR {q.psnr_db:.1f} dB"
+                title = f"{title}\n{psnr}, SSIM {q.ssim:.3f}"
+            ax.set_title(title, fontsize=7)
+        ax_row[0].set_title("original\n" + label.replace(", ", "\n"), fontsize=6)
+    _save(fig, path, formats, dpi=100)
 
 
 def write_report(directory: str | Path) -> Path:
     """Write every table and figure of a results folder; returns the path of ``report.md``."""
     directory = Path(directory)
     scenario = load_scenario(directory / "scenario.yaml")
-    frame = pd.read_parquet(directory / "results.parquet")
+    results, images = directory / "results.parquet", directory / "images.parquet"
+    frame = pd.read_parquet(results) if results.is_file() else pd.DataFrame(columns=["point", "detector"])
     formats = scenario.output.figures
     snr = SNR_LABELS[scenario.link.snr_type]
     note = f"BER per SNR ({snr}); {ITERATION_NOTE}."
     ber = ber_table(frame, scenario)
-    _write_table(ber, directory / "tables" / "ber", note)
+    if len(ber):
+        _write_table(ber, directory / "tables" / "ber", note)
     parity = parity_table(frame, scenario)
     parity_note = (
         f"First iteration from which the BER stays within the 95 % interval (or +-10 %) of "
@@ -199,17 +260,26 @@ def write_report(directory: str | Path) -> Path:
             figures.append(f"figures/solver_error_point{i}.png")
     if plot_nonconverged(frame, scenario, directory / "figures" / "nonconverged", formats):
         figures.append("figures/nonconverged.png")
-    parts = [
-        f"# {scenario.name}",
-        "",
-        scenario.description,
-        "",
-        "## BER",
-        "",
-        (directory / "tables/ber.md").read_text(),
-    ]
+    image_rows = pd.read_parquet(images) if images.is_file() else pd.DataFrame()
+    if len(image_rows):
+        _write_table(image_table(image_rows, scenario), directory / "tables" / "image",
+                     f"Image recovery per detector and iteration; {ITERATION_NOTE}.")  # fmt: skip
+        store = ResultStore(directory)
+        grid = [
+            (_point_label(image_rows[image_rows.point == p.index], scenario), p.scenario, *store.load_images(p),
+             image_rows[image_rows.point == p.index])
+            for p in sweep_points(scenario)
+            if store.has_image(p)
+        ]  # fmt: skip
+        plot_image_grid(grid, directory / "figures" / "image_grid", formats)
+        figures.append("figures/image_grid.png")
+    parts = [f"# {scenario.name}", "", scenario.description, ""]
+    if len(ber):
+        parts += ["## BER", "", (directory / "tables/ber.md").read_text()]
     if len(parity):
         parts += ["## Parity with the reference", "", (directory / "tables/parity.md").read_text()]
+    if len(image_rows):
+        parts += ["## Image recovery", "", (directory / "tables/image.md").read_text()]
     if "png" in formats:
         parts += ["## Figures", ""] + [f"![{Path(p).stem}]({p})" for p in figures]
     report = directory / "report.md"

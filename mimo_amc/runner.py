@@ -1,7 +1,8 @@
 """Run a scenario: every (sweep point, SNR) unit, on a local or a Ray executor, into the store.
 
-A *unit* is one SNR point of one sweep point; :func:`run_unit` evaluates it from the
-resolved scenario and the unit's seed alone, so every executor produces the same numbers
+A *unit* is one SNR point of one sweep point, or the point's image transmission when the
+scenario has an ``image`` section; :func:`run_unit` evaluates it from the resolved scenario
+and the unit's seed alone, so every executor produces the same numbers
 (given the same number of torch threads, which is passed along):
 
 * ``local`` (default): units one after another in this process, or in a process pool
@@ -33,6 +34,7 @@ from tqdm.auto import tqdm
 
 from .config import Scenario, SweepPoint, derive_seed, sweep_points
 from .detect import Equalizer, make_detector
+from .imaging import ImageTransmission, load_image, transmit_image
 from .montecarlo import ITERATION_NOTE, simulate_snr
 from .store import ResultStore
 
@@ -65,32 +67,50 @@ def scenario_detectors(scenario: Scenario, seed: int, device: str) -> list[Equal
 
 def run_unit(
     scenario_json: str,
-    snr_db: float,
+    snr_db: float | None,
     seed: int,
     device: str,
     threads: int,
     progress: Callable[[int, int], None] | None = None,
-) -> pd.DataFrame:
-    """Evaluate one (sweep point, SNR) unit; a pure function of its arguments.
+) -> pd.DataFrame | ImageTransmission:
+    """Evaluate one unit; a pure function of its arguments.
 
     Args:
         scenario_json: The resolved sweep point (``Scenario.model_dump_json()``).
-        snr_db: The SNR point.
-        seed: The unit's seed (:meth:`SweepPoint.snr_seed`).
+        snr_db: The SNR point of a BER unit, or None for the point's image transmission.
+        seed: The unit's seed (:func:`unit_seed`).
         device: Torch device.
         threads: Torch CPU threads (results can depend on it in the last bits).
-        progress: Per-batch callback ``(bits, fewest errors)``.
+        progress: Per-batch callback ``(bits, fewest errors)`` of a BER unit.
+
+    Returns:
+        The BER rows (:func:`~mimo_amc.montecarlo.simulate_snr`) or the image transmission.
     """
     torch.set_num_threads(threads)
     scenario = Scenario.model_validate_json(scenario_json)
     detectors = scenario_detectors(scenario, seed, device)
+    if snr_db is None:
+        image = scenario.image
+        return transmit_image(
+            load_image(image), scenario.link, detectors, image.snr_db, seed=seed, device=device,
+            reference=scenario.detectors.reference,
+        )  # fmt: skip
     return simulate_snr(
         scenario.link, detectors, scenario.monte_carlo, snr_db, seed=seed, device=device, progress=progress
     )
 
 
-def _run_point(scenario_json: str, units: list[tuple[float, int]], device: str, threads: int) -> list[pd.DataFrame]:
-    """All pending SNR units of one sweep point (the body of a Ray task)."""
+Unit = tuple[SweepPoint, float | None]
+"""A (sweep point, SNR) BER unit, or (sweep point, None) for the point's image transmission."""
+
+
+def unit_seed(unit: Unit) -> int:
+    point, snr = unit
+    return derive_seed(point.seed, "image") if snr is None else point.snr_seed(snr)
+
+
+def _run_point(scenario_json: str, units: list[tuple[float | None, int]], device: str, threads: int) -> list:
+    """All pending units of one sweep point (the body of a Ray task)."""
     return [run_unit(scenario_json, snr, seed, device, threads) for snr, seed in units]
 
 
@@ -101,6 +121,23 @@ def _label(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
     labelled["outer"] = point.scenario.amc.outer
     labelled["iteration_note"] = ITERATION_NOTE
     return labelled
+
+
+def _pending(store: ResultStore, points: list[SweepPoint]) -> tuple[list[Unit], int]:
+    units: list[Unit] = [(p, snr) for p in points for snr in p.scenario.link.snr_db]
+    units += [(p, None) for p in points if p.scenario.image is not None]
+    pending = [(p, snr) for p, snr in units if not (store.has_image(p) if snr is None else store.has_unit(p, snr))]
+    return pending, len(units) - len(pending)
+
+
+def _save(store: ResultStore, points: list[SweepPoint], unit: Unit, result: pd.DataFrame | ImageTransmission) -> None:
+    point, snr = unit
+    if snr is None:
+        store.save_image(point, _label(point, result.table), result.original, result.received)
+        store.write_image_results(store.load_image_tables(points))
+    else:
+        store.save_unit(point, snr, _label(point, result))
+        store.write_results(store.load(points))
 
 
 def run_scenario(
@@ -128,24 +165,23 @@ def run_scenario(
         store.clear_units()
     store.write_scenario(scenario)
     points = sweep_points(scenario)
-    pending = [(p, snr) for p in points for snr in p.scenario.link.snr_db if not store.has_unit(p, snr)]
-    skipped = sum(len(p.scenario.link.snr_db) for p in points) - len(pending)
+    pending, skipped = _pending(store, points)
     manifest = _manifest(scenario, points, executor, workers, device, threads)
     bar = tqdm(total=len(pending), desc=scenario.name, unit="unit", disable=not progress, dynamic_ncols=True)
     computed = 0
     status = "interrupted"
     try:
-        for point, snr, frame in _execute(pending, executor, workers, address, device, threads, bar):
-            store.save_unit(point, snr, _label(point, frame))
+        for unit, result in _execute(pending, executor, workers, address, device, threads, bar):
+            _save(store, points, unit, result)
             computed += 1
             bar.update(1)
-            store.write_results(store.load(points))
         status = "complete"
     finally:
         bar.close()
-        frame = store.load(points)
-        if len(frame):
+        if len(frame := store.load(points)):
             store.write_results(frame)
+        if len(images := store.load_image_tables(points)):
+            store.write_image_results(images)
         manifest.update(
             status=status,
             finished=_now(),
@@ -154,7 +190,7 @@ def run_scenario(
             units_skipped=skipped,
         )
         store.write_manifest(manifest)
-    if report and len(frame):
+    if report and (len(frame) or len(images)):
         from .report import write_report
 
         write_report(store.directory)
@@ -162,14 +198,14 @@ def run_scenario(
 
 
 def _execute(
-    pending: list[tuple[SweepPoint, float]],
+    pending: list[Unit],
     executor: Executor,
     workers: int,
     address: str | None,
     device: str,
     threads: int,
     bar: tqdm,
-) -> Iterator[tuple[SweepPoint, float, pd.DataFrame]]:
+) -> Iterator[tuple[Unit, pd.DataFrame | ImageTransmission]]:
     """Yield finished units as they complete."""
     if executor == "ray":
         yield from _execute_ray(pending, address, device, threads)
@@ -177,50 +213,48 @@ def _execute(
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             futures = {
-                pool.submit(run_unit, p.scenario.model_dump_json(), snr, p.snr_seed(snr), device, threads): (p, snr)
-                for p, snr in pending
+                pool.submit(run_unit, u[0].scenario.model_dump_json(), u[1], unit_seed(u), device, threads): u
+                for u in pending
             }
             try:
                 for fut in concurrent.futures.as_completed(futures):
-                    p, snr = futures[fut]
-                    yield p, snr, fut.result()
+                    yield futures[fut], fut.result()
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     else:
-        for p, snr in pending:
-            bar.set_description(f"{p.scenario.name} point {p.index} SNR {snr:g} dB")
+        for unit in pending:
+            p, snr = unit
+            bar.set_description(f"{p.scenario.name} point {p.index} " + ("image" if snr is None else f"SNR {snr:g} dB"))
 
             def show(bits: int, errors: int) -> None:
                 bar.set_postfix(bits=f"{bits:.3g}", min_errors=errors, refresh=False)
 
-            yield p, snr, run_unit(p.scenario.model_dump_json(), snr, p.snr_seed(snr), device, threads, show)
+            yield unit, run_unit(p.scenario.model_dump_json(), snr, unit_seed(unit), device, threads, show)
 
 
 def _execute_ray(
-    pending: list[tuple[SweepPoint, float]], address: str | None, device: str, threads: int
-) -> Iterator[tuple[SweepPoint, float, pd.DataFrame]]:
+    pending: list[Unit], address: str | None, device: str, threads: int
+) -> Iterator[tuple[Unit, pd.DataFrame | ImageTransmission]]:
     """One Ray task per sweep point; results are yielded as tasks finish."""
     import ray
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     task = ray.remote(num_cpus=1)(_run_point)
-    by_point: dict[int, list[tuple[float, int]]] = {}
-    points: dict[int, SweepPoint] = {}
-    for p, snr in pending:
-        by_point.setdefault(p.index, []).append((snr, p.snr_seed(snr)))
-        points[p.index] = p
+    by_point: dict[int, list[Unit]] = {}
+    for unit in pending:
+        by_point.setdefault(unit[0].index, []).append(unit)
     refs = {
-        task.remote(points[i].scenario.model_dump_json(), units, device, threads): i for i, units in by_point.items()
+        task.remote(units[0][0].scenario.model_dump_json(), [(u[1], unit_seed(u)) for u in units], device, threads): i
+        for i, units in by_point.items()
     }
     remaining = list(refs)
     try:
         while remaining:
             done, remaining = ray.wait(remaining, num_returns=1)
-            i = refs[done[0]]
-            for (snr, _), frame in zip(by_point[i], ray.get(done[0]), strict=True):
-                yield points[i], snr, frame
+            units = by_point[refs[done[0]]]
+            yield from zip(units, ray.get(done[0]), strict=True)
     except BaseException:
         for ref in remaining:
             ray.cancel(ref, force=True)

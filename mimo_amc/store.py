@@ -4,8 +4,10 @@ Layout of ``results/<scenario>/``::
 
     scenario.yaml        the resolved scenario (every default written out)
     units/<key>/<snr>.parquet   one file per finished (sweep point, SNR) unit
+    units/<key>/image_<hash>.{npz,parquet}   the image unit of a point (images, quality table)
     results.parquet      all rows of the current sweep (consolidated from units/)
     results.csv          the same as CSV
+    images.parquet, images.csv   image quality rows of the current sweep
     manifest.json        versions, device, git commit, seeds, times, unit status
     tables/, figures/    written by :mod:`mimo_amc.report`
 
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .config import Scenario, SweepPoint
@@ -36,6 +39,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file ordinary permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -61,6 +67,36 @@ class ResultStore:
 
     def save_unit(self, point: SweepPoint, snr_db: float, frame: pd.DataFrame) -> None:
         atomic_write(self.unit_path(point, snr_db), lambda tmp: frame.to_parquet(tmp, index=False))
+
+    def image_path(self, point: SweepPoint, suffix: str) -> Path:
+        return self.directory / "units" / point.key / f"image_{point.image_key}{suffix}"
+
+    def has_image(self, point: SweepPoint) -> bool:
+        return self.image_path(point, ".parquet").is_file()
+
+    def save_image(self, point: SweepPoint, table: pd.DataFrame, original: np.ndarray, received: dict) -> None:
+        """The images first, then the table that marks the unit as finished."""
+        arrays = {"original": original} | {f"{det}|{it}": img for (det, it), img in received.items()}
+        atomic_write(self.image_path(point, ".npz"), lambda tmp: np.savez_compressed(tmp.open("wb"), **arrays))
+        atomic_write(self.image_path(point, ".parquet"), lambda tmp: table.to_parquet(tmp, index=False))
+
+    def load_images(self, point: SweepPoint) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
+        """``(original, {(detector, iteration): image})`` of a finished image unit."""
+        with np.load(self.image_path(point, ".npz")) as npz:
+            received = {}
+            for name in npz.files:
+                if name != "original":
+                    det, it = name.rsplit("|", 1)
+                    received[(det, int(it))] = npz[name]
+            return npz["original"], received
+
+    def load_image_tables(self, points: Iterable[SweepPoint]) -> pd.DataFrame:
+        frames = [pd.read_parquet(self.image_path(p, ".parquet")) for p in points if self.has_image(p)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def write_image_results(self, frame: pd.DataFrame) -> None:
+        atomic_write(self.directory / "images.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(self.directory / "images.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
     def clear_units(self) -> None:
         """Forget every finished unit (``--fresh``)."""
