@@ -1,4 +1,4 @@
-"""Command line: ``mimo-amc run | validate | report`` (and ``python run_experiment.py``).
+"""Command line: ``mimo-amc run | validate | cost | report`` (and ``python run_experiment.py``).
 
 Exit codes: 0 success, 2 invalid input (scenario, override or results folder), 130 interrupted.
 """
@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_args(val)
     val.add_argument("--show", action="store_true", help="print the resolved scenario with every default")
 
+    cost = sub.add_parser("cost", help="hardware cost projection of a scenario's chip vs measured digital solves")
+    _scenario_args(cost)
+    cost.add_argument("--output", default=None, help="results folder (default: results/<scenario name>)")
+
     rep = sub.add_parser("report", help="(re)write tables and figures of a results folder")
     rep.add_argument("directory", help="results folder, e.g. results/quickstart")
     return parser
@@ -54,12 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args.directory)
         overrides = list(args.overrides)
-        if args.command == "run" and args.output:
+        if args.command in ("run", "cost") and args.output:
             overrides.append(f"output.directory={args.output}")
         scenario = load_scenario(args.scenario, overrides)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "cost":
+        from .costs import CostStudy, run_cost_study
+
+        run_cost_study(scenario.cost or CostStudy(), scenario.amc, scenario.results_dir)
+        print(f"wrote {scenario.results_dir}/cost.md, tables/cost.*, figures/throughput_*")
+        return 0
     if args.command == "validate":
         from .config import sweep_points
 

@@ -3,7 +3,8 @@
 A scenario has the sections ``link`` (:class:`~mimo_amc.link.LinkConfig`), ``detectors``
 (:class:`~mimo_amc.detect.DetectorsConfig`), ``amc`` (:class:`~mimo_amc.amc.SolverConfig`),
 ``monte_carlo`` (:class:`~mimo_amc.montecarlo.MonteCarloConfig`), ``sweep``
-(:class:`SweepConfig`), optional ``image`` (:class:`~mimo_amc.imaging.ImageConfig`), and ``output``. Every problem is
+(:class:`SweepConfig`), optional ``image`` (:class:`~mimo_amc.imaging.ImageConfig`) and ``cost``
+(:class:`~mimo_amc.costs.CostStudy`), and ``output``. Every problem is
 reported before anything runs, as one :class:`ScenarioError` paragraph that names the file,
 the field path (``amc.device.bits``), the value given and what is allowed.
 
@@ -29,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .amc import SolverConfig
+from .costs import CostStudy
 from .detect import DetectorsConfig
 from .imaging import ImageConfig
 from .link import LinkConfig
@@ -90,12 +92,13 @@ class Scenario(_Config):
     monte_carlo: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     image: ImageConfig | None = Field(None, description="Also send an image over the link (optional).")
+    cost: CostStudy | None = Field(None, description="Also project hardware cost against measured digital solves.")
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @model_validator(mode="after")
     def _something_to_run(self) -> Scenario:
-        if not self.link.snr_db and self.image is None:
-            raise ValueError("link.snr_db is empty and there is no image section: give at least one SNR point")
+        if not self.link.snr_db and self.image is None and self.cost is None:
+            raise ValueError("link.snr_db is empty and there is no image or cost section: give at least one SNR point")
         return self
 
     @property
@@ -286,6 +289,6 @@ def sweep_points(scenario: Scenario, source: str = "sweep") -> list[SweepPoint]:
 
 def config_key(scenario: Scenario) -> str:
     """Hash of everything that determines a point's BER results: not the SNR list, not the image (12 hex)."""
-    data = scenario.model_dump(mode="json", exclude={"name", "description", "sweep", "output", "image"})
+    data = scenario.model_dump(mode="json", exclude={"name", "description", "sweep", "output", "image", "cost"})
     data["link"].pop("snr_db")
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

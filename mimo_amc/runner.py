@@ -190,6 +190,10 @@ def run_scenario(
             units_skipped=skipped,
         )
         store.write_manifest(manifest)
+    if scenario.cost is not None:
+        from .costs import run_cost_study
+
+        run_cost_study(scenario.cost, scenario.amc, store.directory)
     if report and (len(frame) or len(images)):
         from .report import write_report
 

@@ -24,12 +24,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .config import Scenario, SweepPoint
+if TYPE_CHECKING:
+    from .config import Scenario, SweepPoint
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -1,0 +1,62 @@
+"""Run every simulation-speed benchmark in one process and write ``benchmarks/report.md``.
+
+Usage (from the repository root, after the README's setup):
+
+    .venv/bin/python benchmarks/run_all.py [--repeats 7] [--threads 2]
+
+Each section measures the project against its baseline in the same run (interleaved repeats,
+median of per-repeat ratios), so the machine's load affects both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+from pathlib import Path
+
+import bench_detectors
+import bench_solver
+import torch
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )  # fmt: skip
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return (
+        f"{cpu}, {os.cpu_count()} logical CPUs, GPU: {gpu}; Python {platform.python_version()}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--output", default=str(Path(__file__).with_name("report.md")))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    sections = [
+        "# Simulation speed",
+        "",
+        f"Measured {dt.date.today().isoformat()} on: {machine()}.",
+        "Command: `.venv/bin/python benchmarks/run_all.py`. Ratios: median over repeats of the ratio within "
+        "each repeat (lower is faster for the project).",
+        "",
+        bench_solver.report([(16, 10000), (128, 1000)], args.repeats),
+        bench_detectors.report(100, 100, args.repeats),
+    ]
+    text = "\n".join(sections)
+    Path(args.output).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
