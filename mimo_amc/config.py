@@ -96,6 +96,19 @@ class Scenario(_Config):
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @model_validator(mode="after")
+    def _variants(self) -> Scenario:
+        for name, variant in self.detectors.variants.items():
+            try:
+                variant.solver(self.amc)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(
+                    f"detectors.variants.{name}.amc: field {where!r} = {first.get('input')!r}: {first['msg']}"
+                ) from None
+        return self
+
+    @model_validator(mode="after")
     def _something_to_run(self) -> Scenario:
         if not self.link.snr_db and self.image is None and self.cost is None:
             raise ValueError("link.snr_db is empty and there is no image or cost section: give at least one SNR point")

@@ -30,10 +30,10 @@ and the digital iterative baselines ``neumann_zf``, ``gauss_seidel_zf``, ``cg_zf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sionna.phy.config import config as sionna_config
 from sionna.phy.mimo import lmmse_equalizer, zf_equalizer
 
@@ -308,6 +308,26 @@ DetectorName = Literal[
 DETECTORS: tuple[str, ...] = get_args(DetectorName)
 
 
+class AnalogVariant(BaseModel):
+    """An analog detector with its own chip: ``amc`` holds changes to the scenario's ``amc`` section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Kind = Field("zf", description="'zf' or 'mmse'.")
+    amc: dict[str, Any] = Field(default_factory=dict, description="Nested changes, e.g. {device: {bits: 4}}.")
+
+    def solver(self, base: SolverConfig) -> SolverConfig:
+        """``base`` with this variant's changes (validated)."""
+        return SolverConfig.model_validate(_merge(base.model_dump(), self.amc))
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 class DetectorsConfig(BaseModel):
     """Which detectors a scenario evaluates.
 
@@ -327,6 +347,19 @@ class DetectorsConfig(BaseModel):
         5, ge=1, le=200, description="Iterations of the analog and digital iterative detectors (all reported)."
     )
     reference: DetectorName = Field("zf_fp32", description="Detector that BER parity is judged against.")
+    variants: dict[str, AnalogVariant] = Field(
+        default_factory=dict,
+        description="Extra analog detectors, each with its own changes to the scenario's amc section, "
+        "evaluated on the same data as the others, e.g. {analog_zf_fcg: {kind: zf, amc: {outer: fcg}}}.",
+    )
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names(cls, variants: dict[str, AnalogVariant]) -> dict[str, AnalogVariant]:
+        for name in variants:
+            if name in DETECTORS or not name.replace("_", "").isalnum():
+                raise ValueError(f"variant name {name!r} must be letters, digits and '_' and not a built-in detector")
+        return variants
 
 
 def make_detector(

@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from .config import Scenario, load_scenario, sweep_points
@@ -37,9 +38,15 @@ SNR_LABELS = {
 }
 
 
-def _point_label(frame: pd.DataFrame, scenario: Scenario) -> str:
+def _sweep_keys(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
+    """Swept keys with scalar values (list-valued ones, e.g. an SNR list per point, are left out)."""
     keys = [*scenario.sweep.grid, *scenario.sweep.zip]
-    return ", ".join(f"{k.rsplit('.', 1)[-1]}={frame[k].iloc[0]}" for k in keys if k in frame) or scenario.name
+    return [k for k in keys if k in frame and not isinstance(frame[k].iloc[0], list | tuple | np.ndarray)]
+
+
+def _point_label(frame: pd.DataFrame, scenario: Scenario) -> str:
+    keys = _sweep_keys(frame, scenario)
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={frame[k].iloc[0]}" for k in keys) or scenario.name
 
 
 def _points(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
@@ -145,7 +152,7 @@ def plot_solver_error(f: pd.DataFrame, scenario: Scenario, path: Path, formats: 
 
 def plot_nonconverged(frame: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> bool:
     """Non-converged (rho >= 1) and slow (rho > 0.5) fractions against the first swept key."""
-    keys = [*scenario.sweep.grid, *scenario.sweep.zip]
+    keys = _sweep_keys(frame, scenario)
     g = frame[frame.nonconverged_fraction.notna()] if "nonconverged_fraction" in frame else frame.iloc[:0]
     if not keys or g.empty or not pd.api.types.is_numeric_dtype(g[keys[0]]):
         return False

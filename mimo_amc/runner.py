@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import Scenario, SweepPoint, derive_seed, sweep_points
-from .detect import Equalizer, make_detector
+from .detect import AnalogEqualizer, Equalizer, make_detector
 from .imaging import ImageTransmission, load_image, transmit_image
 from .montecarlo import ITERATION_NOTE, simulate_snr
 from .store import ResultStore
@@ -52,17 +52,23 @@ class RunSummary:
 
 
 def scenario_detectors(scenario: Scenario, seed: int, device: str) -> list[Equalizer]:
-    """The scenario's detectors; each analog one gets its own seed derived from ``seed``."""
-    return [
-        make_detector(
-            name,
-            iterations=scenario.detectors.iterations,
-            solver=scenario.amc,
-            device=device,
-            seed=derive_seed(seed, name),
-        )
+    """The scenario's detectors and analog variants; each gets its own seed derived from ``seed``."""
+    its = scenario.detectors.iterations
+    detectors = [
+        make_detector(name, iterations=its, solver=scenario.amc, device=device, seed=derive_seed(seed, name))
         for name in scenario.detectors.names
     ]
+    for name, variant in scenario.detectors.variants.items():
+        solver = variant.solver(scenario.amc).model_copy(update={"iterations": its})
+        detectors.append(AnalogEqualizer(variant.kind, solver, device=device, seed=derive_seed(seed, name), name=name))
+    return detectors
+
+
+def detector_outer(scenario: Scenario, name: str) -> str | None:
+    """The outer scheme of an analog detector (None for digital ones)."""
+    if name in scenario.detectors.variants:
+        return scenario.detectors.variants[name].solver(scenario.amc).outer
+    return scenario.amc.outer if name.startswith("analog_") else None
 
 
 def run_unit(
@@ -118,7 +124,7 @@ def _label(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix a unit's rows with its sweep point and add the scheme and iteration convention."""
     head = {"point": point.index, "point_key": point.key, **point.overrides}
     labelled = pd.concat([pd.DataFrame({k: [v] * len(frame) for k, v in head.items()}), frame], axis=1)
-    labelled["outer"] = point.scenario.amc.outer
+    labelled["outer"] = [detector_outer(point.scenario, d) for d in frame.detector]
     labelled["iteration_note"] = ITERATION_NOTE
     return labelled
 

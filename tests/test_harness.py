@@ -53,7 +53,9 @@ BAD_INPUTS = [
     ("--set without =", "name: x\n", ["--set", "amc.device.bits"], "KEY=VALUE", "amc.device.bits"),
     ("unknown detector", "detectors:\n  names: [zf_fp16]\n", [], "detectors.names[0]", "analog_zf"),
     ("more users than antennas", "link:\n  num_rx_antennas: 4\n  num_users: 8\n", [], "link", "num_users"),
-]
+    ("bad variant chip", "detectors:\n  variants:\n    v: {amc: {device: {bits: 9}}}\n", [],
+     "detectors.variants.v.amc", "less than or equal to 8"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("text, extra, field, allowed", [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS])
@@ -179,3 +181,13 @@ def test_quickstart_scenario_produces_tables_and_a_figure(tmp_path):
     ber = pd.read_csv(out / "tables/ber.csv")
     assert list(ber.snr_db) == [12, 15, 18, 21]
     assert (ber["analog_zf 5"] <= 1.5 * ber["zf_fp32"] + 1e-4).all()
+
+
+def test_analog_variants_run_on_the_same_data_with_their_scheme_in_the_table(tmp_path):
+    data = {**TINY, "sweep": {}, "detectors": {**TINY["detectors"], "variants": {"fcg": {"amc": {"outer": "fcg"}}}}}
+    scenario = load_scenario(_write(tmp_path, data), [f"output.directory={tmp_path / 'out'}"])
+    run_scenario(scenario, progress=False, threads=1, report=False)
+    frame = pd.read_parquet(tmp_path / "out/results.parquet")
+    outer = frame.groupby("detector").outer.first()
+    assert outer["analog_zf"] == "richardson" and outer["fcg"] == "fcg" and outer.isna()["zf_fp32"]
+    assert frame[frame.detector == "fcg"].iteration.tolist()[:3] == [1, 2, 3] * 1
