@@ -1,4 +1,4 @@
-"""Command line: ``mimo-amc run | validate | cost | report`` (and ``python run_experiment.py``).
+"""Command line: ``mimo-amc run | validate | cost | reproduce | report`` (and ``python run_experiment.py``).
 
 Exit codes: 0 success, 2 invalid input (scenario, override or results folder), 130 interrupted.
 """
@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_args(cost)
     cost.add_argument("--output", default=None, help="results folder (default: results/<scenario name>)")
 
+    repro = sub.add_parser("reproduce", help="run the paper scenarios and write results/REPRODUCTION.md")
+    repro.add_argument("--quick", action="store_true", help="reduced statistics into results/quick/ (for CI)")
+    repro.add_argument("--results", default="results", help="results root (default: results)")
+    repro.add_argument("--scenarios", default="scenarios", help="folder of the paper_*.yaml scenarios")
+
     rep = sub.add_parser("report", help="(re)write tables and figures of a results folder")
     rep.add_argument("directory", help="results folder, e.g. results/quickstart")
     return parser
@@ -57,6 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args.directory)
+        if args.command == "reproduce":
+            from .reproduce import reproduce
+
+            table = reproduce(args.quick, args.results, args.scenarios)
+            print(table[["id", "passed", "reproduced"]].to_string(index=False))
+            return 0
         overrides = list(args.overrides)
         if args.command in ("run", "cost") and args.output:
             overrides.append(f"output.directory={args.output}")
@@ -101,9 +112,9 @@ def _report(directory: str) -> int:
     from .report import write_report
 
     d = Path(directory)
-    tables = (d / "results.parquet").is_file() or (d / "images.parquet").is_file()
+    tables = any((d / f"{t}.parquet").is_file() for t in ("results", "image", "precision"))
     if not tables or not (d / "scenario.yaml").is_file():
-        print(f"error: {d}: not a results folder (needs scenario.yaml and results/images.parquet).", file=sys.stderr)
+        print(f"error: {d}: not a results folder (needs scenario.yaml and a results table).", file=sys.stderr)
         return 2
     print(f"wrote {write_report(d)}")
     return 0

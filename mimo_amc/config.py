@@ -3,9 +3,9 @@
 A scenario has the sections ``link`` (:class:`~mimo_amc.link.LinkConfig`), ``detectors``
 (:class:`~mimo_amc.detect.DetectorsConfig`), ``amc`` (:class:`~mimo_amc.amc.SolverConfig`),
 ``monte_carlo`` (:class:`~mimo_amc.montecarlo.MonteCarloConfig`), ``sweep``
-(:class:`SweepConfig`), optional ``image`` (:class:`~mimo_amc.imaging.ImageConfig`) and ``cost``
-(:class:`~mimo_amc.costs.CostStudy`), and ``output``. Every problem is
-reported before anything runs, as one :class:`ScenarioError` paragraph that names the file,
+(:class:`SweepConfig`), optional ``image`` (:class:`~mimo_amc.imaging.ImageConfig`), ``precision``
+(:class:`~mimo_amc.precision.PrecisionStudy`) and ``cost`` (:class:`~mimo_amc.costs.CostStudy`), and
+``output``. Every problem is reported before anything runs, as one :class:`ScenarioError` paragraph that names the file,
 the field path (``amc.device.bits``), the value given and what is allowed.
 
 Example:
@@ -35,6 +35,7 @@ from .detect import DetectorsConfig
 from .imaging import ImageConfig
 from .link import LinkConfig
 from .montecarlo import MonteCarloConfig
+from .precision import PrecisionStudy
 
 
 class ScenarioError(Exception):
@@ -92,6 +93,7 @@ class Scenario(_Config):
     monte_carlo: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     image: ImageConfig | None = Field(None, description="Also send an image over the link (optional).")
+    precision: PrecisionStudy | None = Field(None, description="Also measure solver precision per iteration.")
     cost: CostStudy | None = Field(None, description="Also project hardware cost against measured digital solves.")
     output: OutputConfig = Field(default_factory=OutputConfig)
 
@@ -110,8 +112,8 @@ class Scenario(_Config):
 
     @model_validator(mode="after")
     def _something_to_run(self) -> Scenario:
-        if not self.link.snr_db and self.image is None and self.cost is None:
-            raise ValueError("link.snr_db is empty and there is no image or cost section: give at least one SNR point")
+        if not self.link.snr_db and self.image is None and self.precision is None and self.cost is None:
+            raise ValueError("link.snr_db is empty and there is no image, precision or cost section: give an SNR point")
         return self
 
     @property
@@ -145,11 +147,10 @@ class SweepPoint:
         """Seed of one SNR point (depends on the value, not on its position in the list)."""
         return derive_seed(self.seed, repr(float(snr_db)))
 
-    @property
-    def image_key(self) -> str:
-        """Hash of the image section (8 hex digits), naming the point's image unit."""
-        image = self.scenario.image.model_dump_json() if self.scenario.image else ""
-        return hashlib.sha256(image.encode()).hexdigest()[:8]
+    def section_key(self, section: str) -> str:
+        """Hash of a study section (``image``, ``precision``; 8 hex digits), naming its unit."""
+        config = getattr(self.scenario, section)
+        return hashlib.sha256((config.model_dump_json() if config else "").encode()).hexdigest()[:8]
 
 
 def derive_seed(*parts: object) -> int:
@@ -302,6 +303,8 @@ def sweep_points(scenario: Scenario, source: str = "sweep") -> list[SweepPoint]:
 
 def config_key(scenario: Scenario) -> str:
     """Hash of everything that determines a point's BER results: not the SNR list, not the image (12 hex)."""
-    data = scenario.model_dump(mode="json", exclude={"name", "description", "sweep", "output", "image", "cost"})
+    data = scenario.model_dump(
+        mode="json", exclude={"name", "description", "sweep", "output", "image", "precision", "cost"}
+    )
     data["link"].pop("snr_db")
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

@@ -67,15 +67,28 @@ def ber_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reference_for(detector: str, available: set[str], scenario: Scenario) -> str:
+    """The digital detector an iterative one is judged against: MMSE ones against ``mmse_fp32``
+    (or ``mmse_fp64``) when present, all others against the scenario's reference."""
+    variant = scenario.detectors.variants.get(detector)
+    mmse = variant.kind == "mmse" if variant else detector.endswith("_mmse")
+    for candidate in ("mmse_fp32", "mmse_fp64") if mmse else ():
+        if candidate in available:
+            return candidate
+    return scenario.detectors.reference
+
+
 def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """First parity iteration per point, SNR and iterative detector (see :func:`parity_iterations`)."""
-    reference = scenario.detectors.reference
     out = []
     for _, f in _points(frame):
-        if reference not in set(f.detector):
-            continue
+        available = set(f.detector)
         for det in sorted(set(f.detector[f.iteration > 0])):
+            reference = reference_for(det, available, scenario)
+            if reference not in available:
+                continue
             p = parity_iterations(f, det, reference)
+            p.insert(0, "reference", reference)
             p.insert(0, "detector", det)
             p.insert(0, "point", _point_label(f, scenario))
             last = int(f[f.detector == det].iteration.max())
@@ -174,6 +187,39 @@ def plot_nonconverged(frame: pd.DataFrame, scenario: Scenario, path: Path, forma
     return True
 
 
+def plot_parity_vs_sweep(
+    parity: pd.DataFrame, frame: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]
+) -> bool:
+    """Iterations needed for parity with the reference against the first swept parameter.
+
+    One line per detector, SNR and value of the other swept parameters; "never within K" is drawn
+    at K + 1, above the dotted line.
+    """
+    keys = _sweep_keys(frame, scenario)
+    if not keys or parity.empty or frame.groupby("point").ngroups < 2:
+        return False
+    x, others = keys[0], keys[1:]
+    points = {_point_label(g, scenario): g.iloc[0] for _, g in frame.groupby("point")}
+    top = int(frame.iteration.max()) + 1
+    table = parity.assign(
+        x=[points[p][x] if isinstance(points[p][x], int | float) else str(points[p][x]) for p in parity.point],
+        rest=[", ".join(f"{k.rsplit('.', 1)[-1]}={points[p][k]}" for k in others) for p in parity.point],
+        y=[top if isinstance(v, str) else v for v in parity.parity_iteration],
+    )
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    for (det, snr, rest), g in table.groupby(["detector", "snr_db", "rest"], sort=True):
+        ax.plot(g.x, g.y, marker="o", label=", ".join(v for v in (det, f"{snr:g} dB", rest) if v))
+    ax.axhline(top, color="0.6", ls=":", lw=1)
+    ax.text(0.01, top, f" never within {top - 1}", va="bottom", fontsize=7, transform=ax.get_yaxis_transform())
+    ax.set_xlabel(x)
+    ax.set_ylabel("iterations to BER parity with the reference")
+    ax.set_ylim(0, top + 0.8)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, path, formats)
+    return True
+
+
 def _save(fig, path: Path, formats: list[str], dpi: int = 150) -> None:
     for fmt in formats:
         atomic_write(path.with_suffix(f".{fmt}"), lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi))
@@ -239,11 +285,56 @@ def plot_image_grid(
     _save(fig, path, formats, dpi=100)
 
 
+def precision_table(rows: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Median relative error per iteration, one row per point, size, layout and scheme."""
+    out = []
+    for _, f in _points(rows):
+        for (n, layout, scheme), g in f.groupby(["n", "layout", "scheme"], sort=False):
+            row = {"point": _point_label(f, scenario), "n": n, "layout": layout, "scheme": scheme}
+            row |= {f"it {int(r.iteration)}": r.median_error for r in g.itertuples()}
+            first = g.iloc[0]
+            row |= {"bits/iteration (1-8)": first.bits_per_iteration, "median rho": first.median_contraction,
+                    "nonconverged": first.nonconverged_fraction}  # fmt: skip
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def plot_precision(rows: pd.DataFrame, scenario: Scenario, directory: Path, formats: list[str]) -> list[str]:
+    """Median error vs iteration per configuration; with several sizes also the final error vs n."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+    for (point, n, layout, scheme), g in rows.groupby(["point", "n", "layout", "scheme"], sort=False):
+        label = ", ".join(x for x in (_point_label(rows[rows.point == point], scenario), f"n={n}", layout, scheme) if x)
+        ax.plot(g.iteration, g.median_error, marker="o", ms=3, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration (1 = LP-INV alone)")
+    ax.set_ylabel("median relative error ||x_k - x|| / ||x||")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6)
+    _save(fig, directory / "figures" / "precision", formats)
+    names = ["figures/precision.png"]
+    if rows.n.nunique() > 1:
+        final = rows[rows.iteration == rows.iteration.max()]
+        fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
+        for (point, layout, scheme), g in final.groupby(["point", "layout", "scheme"], sort=False):
+            label = ", ".join(x for x in (_point_label(rows[rows.point == point], scenario), layout, scheme) if x)
+            ax.plot(g.n, g.median_error, marker="o", label=f"{label} (median)")
+            ax.plot(g.n, g.p90_error, marker="s", ls="--", label=f"{label} (90th percentile)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("real unknowns n")
+        ax.set_ylabel(f"relative error after {int(rows.iteration.max())} iterations")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+        _save(fig, directory / "figures" / "precision_vs_size", formats)
+        names.append("figures/precision_vs_size.png")
+    return names
+
+
 def write_report(directory: str | Path) -> Path:
     """Write every table and figure of a results folder; returns the path of ``report.md``."""
     directory = Path(directory)
     scenario = load_scenario(directory / "scenario.yaml")
-    results, images = directory / "results.parquet", directory / "images.parquet"
+    results, images = directory / "results.parquet", directory / "image.parquet"
     frame = pd.read_parquet(results) if results.is_file() else pd.DataFrame(columns=["point", "detector"])
     formats = scenario.output.figures
     snr = SNR_LABELS[scenario.link.snr_type]
@@ -253,8 +344,8 @@ def write_report(directory: str | Path) -> Path:
         _write_table(ber, directory / "tables" / "ber", note)
     parity = parity_table(frame, scenario)
     parity_note = (
-        f"First iteration from which the BER stays within the 95 % interval (or +-10 %) of "
-        f"{scenario.detectors.reference}; {ITERATION_NOTE}. nonconverged_fraction: channel matrices with "
+        f"First iteration from which the BER stays within the 95 % interval (or +-10 %) of the reference "
+        f"detector; {ITERATION_NOTE}. nonconverged_fraction: channel matrices with "
         "contraction >= 1 (or singular); slow_fraction: contraction > 0.5."
     )
     if len(parity):
@@ -267,6 +358,8 @@ def write_report(directory: str | Path) -> Path:
             figures.append(f"figures/solver_error_point{i}.png")
     if plot_nonconverged(frame, scenario, directory / "figures" / "nonconverged", formats):
         figures.append("figures/nonconverged.png")
+    if plot_parity_vs_sweep(parity, frame, scenario, directory / "figures" / "parity_vs_sweep", formats):
+        figures.insert(0, "figures/parity_vs_sweep.png")
     image_rows = pd.read_parquet(images) if images.is_file() else pd.DataFrame()
     if len(image_rows):
         _write_table(image_table(image_rows, scenario), directory / "tables" / "image",
@@ -276,10 +369,16 @@ def write_report(directory: str | Path) -> Path:
             (_point_label(image_rows[image_rows.point == p.index], scenario), p.scenario, *store.load_images(p),
              image_rows[image_rows.point == p.index])
             for p in sweep_points(scenario)
-            if store.has_image(p)
+            if store.has_study(p, "image")
         ]  # fmt: skip
         plot_image_grid(grid, directory / "figures" / "image_grid", formats)
         figures.append("figures/image_grid.png")
+    precision = directory / "precision.parquet"
+    precision_rows = pd.read_parquet(precision) if precision.is_file() else pd.DataFrame()
+    if len(precision_rows):
+        _write_table(precision_table(precision_rows, scenario), directory / "tables" / "precision",
+                     f"Median relative error of the solve per iteration; {ITERATION_NOTE}.")  # fmt: skip
+        figures += plot_precision(precision_rows, scenario, directory, formats)
     parts = [f"# {scenario.name}", "", scenario.description, ""]
     if len(ber):
         parts += ["## BER", "", (directory / "tables/ber.md").read_text()]
@@ -287,6 +386,8 @@ def write_report(directory: str | Path) -> Path:
         parts += ["## Parity with the reference", "", (directory / "tables/parity.md").read_text()]
     if len(image_rows):
         parts += ["## Image recovery", "", (directory / "tables/image.md").read_text()]
+    if len(precision_rows):
+        parts += ["## Solver precision", "", (directory / "tables/precision.md").read_text()]
     if "png" in formats:
         parts += ["## Figures", ""] + [f"![{Path(p).stem}]({p})" for p in figures]
     report = directory / "report.md"

@@ -1,8 +1,8 @@
 """Run a scenario: every (sweep point, SNR) unit, on a local or a Ray executor, into the store.
 
-A *unit* is one SNR point of one sweep point, or the point's image transmission when the
-scenario has an ``image`` section; :func:`run_unit` evaluates it from the resolved scenario
-and the unit's seed alone, so every executor produces the same numbers
+A *unit* is one SNR point of one sweep point, or the point's image transmission or precision
+study when the scenario has an ``image`` or ``precision`` section; :func:`run_unit` evaluates it
+from the resolved scenario and the unit's seed alone, so every executor produces the same numbers
 (given the same number of torch threads, which is passed along):
 
 * ``local`` (default): units one after another in this process, or in a process pool
@@ -36,6 +36,7 @@ from .config import Scenario, SweepPoint, derive_seed, sweep_points
 from .detect import AnalogEqualizer, Equalizer, make_detector
 from .imaging import ImageTransmission, load_image, transmit_image
 from .montecarlo import ITERATION_NOTE, simulate_snr
+from .precision import run_precision
 from .store import ResultStore
 
 Executor = Literal["local", "ray"]
@@ -71,9 +72,15 @@ def detector_outer(scenario: Scenario, name: str) -> str | None:
     return scenario.amc.outer if name.startswith("analog_") else None
 
 
+Target = float | Literal["image", "precision"]
+"""What a unit computes: the BER at one SNR (dB), or the point's image or precision study."""
+
+Unit = tuple[SweepPoint, Target]
+
+
 def run_unit(
     scenario_json: str,
-    snr_db: float | None,
+    target: Target,
     seed: int,
     device: str,
     threads: int,
@@ -83,67 +90,76 @@ def run_unit(
 
     Args:
         scenario_json: The resolved sweep point (``Scenario.model_dump_json()``).
-        snr_db: The SNR point of a BER unit, or None for the point's image transmission.
+        target: The SNR (dB) of a BER unit, or ``"image"`` / ``"precision"``.
         seed: The unit's seed (:func:`unit_seed`).
         device: Torch device.
         threads: Torch CPU threads (results can depend on it in the last bits).
         progress: Per-batch callback ``(bits, fewest errors)`` of a BER unit.
 
     Returns:
-        The BER rows (:func:`~mimo_amc.montecarlo.simulate_snr`) or the image transmission.
+        The BER rows (:func:`~mimo_amc.montecarlo.simulate_snr`), the image transmission, or the
+        precision rows (:func:`~mimo_amc.precision.run_precision`).
     """
     torch.set_num_threads(threads)
     scenario = Scenario.model_validate_json(scenario_json)
+    if target == "precision":
+        return run_precision(scenario.precision, scenario.amc, seed, device)
     detectors = scenario_detectors(scenario, seed, device)
-    if snr_db is None:
+    if target == "image":
         image = scenario.image
         return transmit_image(
             load_image(image), scenario.link, detectors, image.snr_db, seed=seed, device=device,
             reference=scenario.detectors.reference,
         )  # fmt: skip
     return simulate_snr(
-        scenario.link, detectors, scenario.monte_carlo, snr_db, seed=seed, device=device, progress=progress
+        scenario.link, detectors, scenario.monte_carlo, target, seed=seed, device=device, progress=progress
     )
 
 
-Unit = tuple[SweepPoint, float | None]
-"""A (sweep point, SNR) BER unit, or (sweep point, None) for the point's image transmission."""
-
-
 def unit_seed(unit: Unit) -> int:
-    point, snr = unit
-    return derive_seed(point.seed, "image") if snr is None else point.snr_seed(snr)
+    point, target = unit
+    return derive_seed(point.seed, target) if isinstance(target, str) else point.snr_seed(target)
 
 
-def _run_point(scenario_json: str, units: list[tuple[float | None, int]], device: str, threads: int) -> list:
+def _run_point(scenario_json: str, units: list[tuple[Target, int]], device: str, threads: int) -> list:
     """All pending units of one sweep point (the body of a Ray task)."""
-    return [run_unit(scenario_json, snr, seed, device, threads) for snr, seed in units]
+    return [run_unit(scenario_json, target, seed, device, threads) for target, seed in units]
 
 
 def _label(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix a unit's rows with its sweep point and add the scheme and iteration convention."""
+    """Prefix a unit's rows with its sweep point; add the scheme and iteration convention to detector rows."""
     head = {"point": point.index, "point_key": point.key, **point.overrides}
     labelled = pd.concat([pd.DataFrame({k: [v] * len(frame) for k, v in head.items()}), frame], axis=1)
-    labelled["outer"] = [detector_outer(point.scenario, d) for d in frame.detector]
+    if "detector" in frame:
+        labelled["outer"] = [detector_outer(point.scenario, d) for d in frame.detector]
     labelled["iteration_note"] = ITERATION_NOTE
     return labelled
 
 
+def _done(store: ResultStore, unit: Unit) -> bool:
+    point, target = unit
+    return store.has_study(point, target) if isinstance(target, str) else store.has_unit(point, target)
+
+
 def _pending(store: ResultStore, points: list[SweepPoint]) -> tuple[list[Unit], int]:
     units: list[Unit] = [(p, snr) for p in points for snr in p.scenario.link.snr_db]
-    units += [(p, None) for p in points if p.scenario.image is not None]
-    pending = [(p, snr) for p, snr in units if not (store.has_image(p) if snr is None else store.has_unit(p, snr))]
+    units += [(p, s) for s in ("image", "precision") for p in points if getattr(p.scenario, s) is not None]
+    pending = [u for u in units if not _done(store, u)]
     return pending, len(units) - len(pending)
 
 
 def _save(store: ResultStore, points: list[SweepPoint], unit: Unit, result: pd.DataFrame | ImageTransmission) -> None:
-    point, snr = unit
-    if snr is None:
-        store.save_image(point, _label(point, result.table), result.original, result.received)
-        store.write_image_results(store.load_image_tables(points))
+    point, target = unit
+    if target == "image":
+        arrays = {"original": result.original} | {f"{d}|{it}": img for (d, it), img in result.received.items()}
+        store.save_study(point, "image", _label(point, result.table), arrays)
+    elif target == "precision":
+        store.save_study(point, "precision", _label(point, result))
     else:
-        store.save_unit(point, snr, _label(point, result))
+        store.save_unit(point, target, _label(point, result))
         store.write_results(store.load(points))
+        return
+    store.write_study_results(target, store.load_study(points, target))
 
 
 def run_scenario(
@@ -186,8 +202,10 @@ def run_scenario(
         bar.close()
         if len(frame := store.load(points)):
             store.write_results(frame)
-        if len(images := store.load_image_tables(points)):
-            store.write_image_results(images)
+        studies = {section: store.load_study(points, section) for section in ("image", "precision")}
+        for section, table in studies.items():
+            if len(table):
+                store.write_study_results(section, table)
         manifest.update(
             status=status,
             finished=_now(),
@@ -200,7 +218,7 @@ def run_scenario(
         from .costs import run_cost_study
 
         run_cost_study(scenario.cost, scenario.amc, store.directory)
-    if report and (len(frame) or len(images)):
+    if report and (len(frame) or any(len(t) for t in studies.values())):
         from .report import write_report
 
         write_report(store.directory)
@@ -234,13 +252,14 @@ def _execute(
                 raise
     else:
         for unit in pending:
-            p, snr = unit
-            bar.set_description(f"{p.scenario.name} point {p.index} " + ("image" if snr is None else f"SNR {snr:g} dB"))
+            p, target = unit
+            what = target if isinstance(target, str) else f"SNR {target:g} dB"
+            bar.set_description(f"{p.scenario.name} point {p.index} {what}")
 
             def show(bits: int, errors: int) -> None:
                 bar.set_postfix(bits=f"{bits:.3g}", min_errors=errors, refresh=False)
 
-            yield unit, run_unit(p.scenario.model_dump_json(), snr, unit_seed(unit), device, threads, show)
+            yield unit, run_unit(p.scenario.model_dump_json(), target, unit_seed(unit), device, threads, show)
 
 
 def _execute_ray(

@@ -4,10 +4,10 @@ Layout of ``results/<scenario>/``::
 
     scenario.yaml        the resolved scenario (every default written out)
     units/<key>/<snr>.parquet   one file per finished (sweep point, SNR) unit
-    units/<key>/image_<hash>.{npz,parquet}   the image unit of a point (images, quality table)
-    results.parquet      all rows of the current sweep (consolidated from units/)
+    units/<key>/<section>_<hash>.parquet   a point's image or precision unit (images in .npz)
+    results.parquet      all BER rows of the current sweep (consolidated from units/)
     results.csv          the same as CSV
-    images.parquet, images.csv   image quality rows of the current sweep
+    image.parquet/.csv, precision.parquet/.csv   the study rows of the current sweep
     manifest.json        versions, device, git commit, seeds, times, unit status
     tables/, figures/    written by :mod:`mimo_amc.report`
 
@@ -69,21 +69,22 @@ class ResultStore:
     def save_unit(self, point: SweepPoint, snr_db: float, frame: pd.DataFrame) -> None:
         atomic_write(self.unit_path(point, snr_db), lambda tmp: frame.to_parquet(tmp, index=False))
 
-    def image_path(self, point: SweepPoint, suffix: str) -> Path:
-        return self.directory / "units" / point.key / f"image_{point.image_key}{suffix}"
+    def study_path(self, point: SweepPoint, section: str, suffix: str) -> Path:
+        return self.directory / "units" / point.key / f"{section}_{point.section_key(section)}{suffix}"
 
-    def has_image(self, point: SweepPoint) -> bool:
-        return self.image_path(point, ".parquet").is_file()
+    def has_study(self, point: SweepPoint, section: str) -> bool:
+        return self.study_path(point, section, ".parquet").is_file()
 
-    def save_image(self, point: SweepPoint, table: pd.DataFrame, original: np.ndarray, received: dict) -> None:
-        """The images first, then the table that marks the unit as finished."""
-        arrays = {"original": original} | {f"{det}|{it}": img for (det, it), img in received.items()}
-        atomic_write(self.image_path(point, ".npz"), lambda tmp: np.savez_compressed(tmp.open("wb"), **arrays))
-        atomic_write(self.image_path(point, ".parquet"), lambda tmp: table.to_parquet(tmp, index=False))
+    def save_study(self, point: SweepPoint, section: str, table: pd.DataFrame, arrays: dict | None = None) -> None:
+        """Optional arrays (``.npz``) first, then the table that marks the unit as finished."""
+        if arrays is not None:
+            npz = self.study_path(point, section, ".npz")
+            atomic_write(npz, lambda tmp: np.savez_compressed(tmp.open("wb"), **arrays))
+        atomic_write(self.study_path(point, section, ".parquet"), lambda tmp: table.to_parquet(tmp, index=False))
 
     def load_images(self, point: SweepPoint) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
         """``(original, {(detector, iteration): image})`` of a finished image unit."""
-        with np.load(self.image_path(point, ".npz")) as npz:
+        with np.load(self.study_path(point, "image", ".npz")) as npz:
             received = {}
             for name in npz.files:
                 if name != "original":
@@ -91,13 +92,17 @@ class ResultStore:
                     received[(det, int(it))] = npz[name]
             return npz["original"], received
 
-    def load_image_tables(self, points: Iterable[SweepPoint]) -> pd.DataFrame:
-        frames = [pd.read_parquet(self.image_path(p, ".parquet")) for p in points if self.has_image(p)]
+    def load_study(self, points: Iterable[SweepPoint], section: str) -> pd.DataFrame:
+        """Every stored row of a study section of the given points."""
+        frames = [
+            pd.read_parquet(self.study_path(p, section, ".parquet")) for p in points if self.has_study(p, section)
+        ]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def write_image_results(self, frame: pd.DataFrame) -> None:
-        atomic_write(self.directory / "images.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
-        atomic_write(self.directory / "images.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    def write_study_results(self, section: str, frame: pd.DataFrame) -> None:
+        """``<section>.parquet`` and ``<section>.csv`` (atomic)."""
+        atomic_write(self.directory / f"{section}.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(self.directory / f"{section}.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
     def clear_units(self) -> None:
         """Forget every finished unit (``--fresh``)."""

@@ -80,7 +80,7 @@ def test_paper_image_scenario(tmp_path):
            "--output", str(out), "--no-progress"]  # fmt: skip
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    table = pd.read_parquet(out / "images.parquet")
+    table = pd.read_parquet(out / "image.parquet")
     big = table[table["link.num_rx_antennas"] == 128]
     ref = big[big.detector == "zf_fp32"].iloc[0]
     analog = big[big.detector == "analog_zf"].set_index("iteration")

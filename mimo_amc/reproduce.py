@@ -1,0 +1,241 @@
+"""Every published claim as a scenario, evaluated against a stated tolerance.
+
+``mimo-amc reproduce`` runs the ``scenarios/paper_*.yaml`` files into ``results/<name>/`` and writes
+``results/REPRODUCTION.md`` (one row per claim: published value, reproduced value, command,
+pass/fail and the reason for any failure) and ``results/reproduction.json``. ``--quick`` runs the
+same scenarios with reduced statistics into ``results/quick/`` (for CI): a claim that passes in full
+mode must also pass in quick mode, whose criteria are the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .config import load_scenario
+from .metrics import parity_iterations
+from .store import atomic_write_text
+
+Verdict = tuple[str, bool, str]
+"""(reproduced value, passed, note)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One published claim and how this testbed checks it."""
+
+    id: str
+    claim: str
+    published: str
+    scenario: str
+    tolerance: str
+    evaluate: Callable[[Path], Verdict]
+    quick: tuple[str, ...] = ()
+
+
+def _parity(directory: Path, detector: str = "analog_zf", point: int | None = None) -> pd.DataFrame:
+    frame = pd.read_parquet(directory / "results.parquet")
+    if point is not None:
+        frame = frame[frame.point == point]
+    parts = [parity_iterations(f, detector).assign(point=p) for p, f in frame.groupby("point")]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _waterfall(parity: pd.DataFrame) -> pd.DataFrame:
+    """SNR points whose reference BER lies in [1e-4, 1e-1]."""
+    return parity[(parity.ref_ber >= 1e-4) & (parity.ref_ber <= 1e-1)]
+
+
+def _iterations(values) -> str:
+    return ", ".join("never" if v is None or pd.isna(v) else str(int(v)) for v in values)
+
+
+def _precision(directory: Path) -> Verdict:
+    rows = pd.read_parquet(directory / "precision.parquet")
+    g = rows[(rows.point == 0) & (rows.scheme == "richardson")].set_index("iteration")
+    it1, it10, bits = g.median_error[1], g.median_error[10], g.bits_per_iteration.iloc[0]
+    ok = 1e-3 <= it1 <= 3e-1 and it10 <= 1e-6 and bits >= 2
+    return f"median {it1:.1e} (it. 1), {it10:.1e} (it. 10); {bits:.2f} bits/iteration", ok, ""
+
+
+def _ber(point: int | None, limit: int, note: str = "") -> Callable[[Path], Verdict]:
+    def evaluate(directory: Path) -> Verdict:
+        parity = _waterfall(_parity(directory, point=point))
+        frame = pd.read_parquet(directory / "results.parquet")
+        it1 = frame[(frame.detector == "analog_zf") & (frame.iteration == 1)].set_index(["point", "snr_db"]).ber
+        worse = all(it1[(r.point, r.snr_db)] >= 2 * r.ref_ber for r in parity.itertuples())
+        its = list(parity.parity_iteration)
+        ok = worse and all(v is not None and v <= limit for v in its)
+        text = f"parity at iteration {_iterations(its)} (SNR {', '.join(f'{s:g}' for s in parity.snr_db)} dB)"
+        return text, ok, "" if ok else note
+
+    return evaluate
+
+
+def _image(directory: Path) -> Verdict:
+    table = pd.read_parquet(directory / "image.parquet")
+    t = table[(table.point == 0) & (table.detector == "analog_zf")].set_index("iteration")
+    differs = t.pixels_differing_from_reference
+    equal = [int(i) for i in t.index if (differs[differs.index >= i] == 0).all()]
+    first = min(equal) if equal else None
+    wrong1 = t.loc[1].wrong_pixels / t.loc[1].pixels
+    ok = first is not None and first <= 3 and wrong1 >= 0.01
+    return f"iteration 1: {100 * wrong1:.0f} % wrong pixels; equal to FP32 ZF from iteration {first}", ok, ""
+
+
+def _timing(directory: Path) -> Verdict:
+    table = pd.read_csv(directory / "tables/cost.csv")
+    mono = table[(table.layout == "monolithic") & (table.timing == "fixed") & (table.scheme == "richardson")]
+    block = table[(table.layout == "blockamc") & (table.timing == "fixed") & (table.scheme == "richardson")]
+    per_op = (mono.t_lpinv_ns_slow + mono.t_hpmvm_ns_slow) / mono.iterations
+    ok = bool(((per_op - 180).abs() < 1e-6).all())
+    ratio = mono.set_index("n").ratio_slow
+    text = (
+        f"180 ns per iteration for every N on one N x N array; vs this CPU: {ratio.iloc[0]:.2g}x at "
+        f"N={ratio.index[0]}, "
+        f"{ratio.get(128, float('nan')):.3g}x at N=128; with 8x8 arrays + BlockAMC the time per iteration grows "
+        f"{block.analog_ns_per_iteration_slow.iloc[-1] / block.analog_ns_per_iteration_slow.iloc[0]:.0f}x "
+        f"from N={block.n.iloc[0]} to {block.n.iloc[-1]}"
+    )
+    return text, ok, ""
+
+
+def _gpu(directory: Path) -> Verdict:
+    table = pd.read_csv(directory / "tables/cost.csv")
+    mono = table[(table.layout == "monolithic") & (table.timing == "settling") & (table.scheme == "richardson")]
+    at = mono.set_index("n")
+    return (
+        f"model vs this 2-core CPU (float32), N=128, one array, settling: {at.ratio_slow.get(128, float('nan')):.3g}x "
+        f"(16 MHz), {at.ratio_fast.get(128, float('nan')):.3g}x (300 MHz)",
+        False,
+        "not checkable here: no GPU was available to measure against (CUDA baselines run when one is present), and "
+        "the energy side needs measured GPU power; see results/paper_cost/cost.md for every assumption",
+    )
+
+
+def _blockamc(directory: Path) -> Verdict:
+    rows = pd.read_parquet(directory / "precision.parquet")
+    final = rows[rows.iteration == rows.iteration.max()].pivot_table(index="n", columns="layout", values="median_error")
+    ok = bool((final.blockamc <= 1e-6).all() and (final.blockamc <= 2 * final.monolithic).all())
+    text = "; ".join(
+        f"n={n}: {r.blockamc:.1e} (8x8 arrays) vs {r.monolithic:.1e} (one array)" for n, r in final.iterrows()
+    )
+    return text, ok, ""
+
+
+def _fcg_precision(directory: Path) -> Verdict:
+    rows = pd.read_parquet(directory / "precision.parquet")
+    g = rows[rows.point == 0].pivot_table(index="iteration", columns="scheme", values="median_error")
+    gain = g.richardson[3] / g.fcg[3]
+    ok = gain >= 4 and g.fcg[10] <= g.richardson[10]
+    note = (
+        "not reproduced: with contraction factor rho, a degree-3 Krylov polynomial beats Richardson's rho^3 by at "
+        "most 4 - 3 rho^2 < 4 (exact arithmetic gives ~3x at the median rho of 0.22)"
+    )
+    text = (
+        f"FCG {gain:.1f}x lower error than Richardson at iteration 3; {g.fcg[10]:.1e} vs {g.richardson[10]:.1e} at 10"
+    )
+    return text, ok, "" if ok else note
+
+
+def _fcg_ber(directory: Path) -> Verdict:
+    parity = _parity(directory, "analog_zf_fcg")
+    checked = parity[(parity.ref_ber <= 1e-1) & ((parity.ref_ber >= 1e-4) | (parity.ref_ber == 0))]
+    its = list(checked.parity_iteration)
+    ok = (checked.ref_ber == 0).any() and all(v is not None and v <= 3 for v in its)
+    richardson = _iterations(_parity(directory, "analog_zf").loc[checked.index].parity_iteration)
+    return f"FCG parity at iteration {_iterations(its)}; Richardson: {richardson}", ok, ""
+
+
+_FLOOR_NOTE = (
+    "not reproduced with 3-bit cells: averaged over thousands of i.i.d. Rayleigh channels, ~1.5 % of 16x4 Gram "
+    "matrices contract slower than 0.5 (~0.05 % not at all), leaving a floor near 3e-4 that more iterations do "
+    "not remove; the paper's demo used a few fixed channels. 4-bit cells, damping or diagonal loading remove it."
+)
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("1", "16x16 real system, 3-bit cells, 24-bit HP-MVM: precision per iteration",
+          "~1e-7 after 10 iterations; iteration 1 ~1e-1..1e-2; ~2-3 bits/iteration", "paper_precision",
+          "it. 1 in [1e-3, 3e-1], it. 10 <= 1e-6, >= 2 bits/iteration", _precision,
+          ("precision.systems=64",)),
+    Claim("2a", "ZF BER, 256-QAM, i.i.d. Rayleigh, 128x8: FP32 parity",
+          "indistinguishable from FP32 after 3 iterations; iteration 1 clearly worse", "paper_ber_128x8",
+          "parity (95 % CI or 10 %) by iteration 4 at every SNR with FP32 BER in [1e-4, 1e-1] (the paper may count "
+          "refinements after LP-INV), iteration 1 >= 2x FP32", _ber(None, 4),
+          ("monte_carlo.max_bits=1000000", "link.snr_db=[0,4,8]")),
+    Claim("2b", "ZF BER, 256-QAM, i.i.d. Rayleigh, 16x4, 3-bit cells: FP32 parity",
+          "FP32 parity after 2-3 iterations", "paper_ber_16x4", "as 2a", _ber(0, 4, _FLOOR_NOTE),
+          ("monte_carlo.max_bits=1280000", "link.snr_db=[12,16,20]")),
+    Claim("2c", "the same with 4-bit cells (the brief's fix)", "-", "paper_ber_16x4", "as 2a", _ber(1, 4),
+          ("monte_carlo.max_bits=1280000", "link.snr_db=[12,16,20]")),
+    Claim("3", "image over the 128x8 link, 256-QAM: recovery per iteration",
+          "visibly corrupted at iteration 1, identical to the FP32 result by iteration 2", "paper_image",
+          "iteration 1 >= 1 % wrong pixels; equal to FP32 ZF from iteration <= 3", _image,
+          ("image.size=[96,96]",)),
+    Claim("4a", "timing: LP-INV ~120 ns, MVM ~60 ns; analog time per iteration independent of N",
+          "constant per iteration vs O(N^3) digital", "paper_cost",
+          "fixed-time model gives exactly 180 ns per iteration at every N on one array", _timing,
+          ("cost.sizes=[8,32,128]", "cost.digital_batches=[64]", "cost.schemes=[richardson]")),
+    Claim("4b", "throughput/energy vs GPU: beats a GPU core at N=32; >1000x throughput, >100x energy at N=128 "
+          "with faster op-amps", "vs H100 / Vega 20", "paper_cost", "-", _gpu,
+          ("cost.sizes=[8,32,128]", "cost.digital_batches=[64]", "cost.schemes=[richardson]")),
+    Claim("5", "BlockAMC: larger systems on 8x8 INV arrays keep the accuracy",
+          "16x16 on 8x8 arrays with one stage; scalable by more stages", "paper_blockamc",
+          "error after 20 iterations <= 1e-6 and within 2x of (or better than) one n x n array, n = 8..128",
+          _blockamc, ("precision.systems=16", "precision.sizes=[8,16,32,64]")),
+    Claim("6", "beyond the paper: flexible CG outer loop on the same analog primitives, BER",
+          "(issue 7) FP32 parity by iteration 3 at 16x4 and 128x8, 3-bit cells", "paper_krylov_ber",
+          "parity by iteration 3 at every SNR with FP32 BER in [1e-4, 1e-1] and at an error-free one",
+          _fcg_ber,
+          ("monte_carlo.max_bits=1000000",)),
+    Claim("7", "beyond the paper: flexible CG precision", "(issue 7) >= 4x lower error than Richardson at iteration "
+          "3, not worse at 10", "paper_precision", "as stated", _fcg_precision, ("precision.systems=64",)),
+)  # fmt: skip
+
+
+def reproduce(quick: bool = False, root: str | Path = "results", scenarios: str | Path = "scenarios") -> pd.DataFrame:
+    """Run every claim's scenario (once per scenario) and evaluate the claims."""
+    from .runner import run_scenario
+
+    root, scenarios = Path(root), Path(scenarios)
+    out = root / "quick" if quick else root
+    ran: set[str] = set()
+    rows = []
+    for claim in CLAIMS:
+        path = scenarios / f"{claim.scenario}.yaml"
+        directory = out / claim.scenario
+        overrides = [*(claim.quick if quick else ()), f"output.directory={directory}"]
+        if claim.scenario not in ran:
+            run_scenario(load_scenario(path, overrides), progress=False)
+            ran.add(claim.scenario)
+        value, passed, note = claim.evaluate(directory)
+        command = f"mimo-amc run {path}" + "".join(f" --set {o}" for o in claim.quick if quick)
+        rows.append({**{k: v for k, v in asdict(claim).items() if k in ("id", "claim", "published", "tolerance")},
+                     "reproduced": value, "passed": passed, "note": note, "command": command})  # fmt: skip
+    table = pd.DataFrame(rows)
+    atomic_write_text(out / "reproduction.json", json.dumps(table.to_dict(orient="records"), indent=2) + "\n")
+    atomic_write_text(out / "REPRODUCTION.md", _markdown(table, quick))
+    return table
+
+
+def _markdown(table: pd.DataFrame, quick: bool) -> str:
+    mode = "quick mode (reduced statistics, for CI)" if quick else "full mode"
+    lines = [
+        "# Reproduction of the published claims",
+        "",
+        f"Produced by `mimo-amc reproduce{' --quick' if quick else ''}` ({mode}) from the committed scenarios; "
+        "each scenario's tables and figures are in its results folder. Paper: P. Zuo et al., Nature Electronics 8, "
+        "1222 (2025); BlockAMC: L. Pan et al., arXiv:2401.10042. Iteration 1 = LP-INV alone.",
+        "",
+        "| # | claim | published | reproduced | tolerance | result | command |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        result = "pass" if r.passed else f"**not reproduced**: {r.note}" if r.note else "fail"
+        cells = [r.id, r.claim, r.published, r.reproduced, r.tolerance, result, f"`{r.command}`"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
