@@ -35,17 +35,6 @@ def clopper_pearson(errors: int, trials: int, confidence: float = 0.95) -> tuple
     return float(lo), float(hi)
 
 
-def wilson(errors: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion."""
-    if trials == 0:
-        return 0.0, 1.0
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = errors / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 @dataclass
 class _Row:
     bits: int = 0

@@ -122,18 +122,10 @@ class ResultStore:
     def write_scenario(self, scenario: Scenario) -> None:
         atomic_write_text(self.directory / "scenario.yaml", scenario.to_yaml())
 
-    def read_scenario(self) -> Scenario:
-        from .config import load_scenario
-
-        return load_scenario(self.directory / "scenario.yaml")
-
     def write_results(self, frame: pd.DataFrame) -> None:
         """``results.parquet`` and ``results.csv`` (atomic)."""
         atomic_write(self.directory / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
         atomic_write(self.directory / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
-
-    def read_results(self) -> pd.DataFrame:
-        return pd.read_parquet(self.directory / "results.parquet")
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_text(self.directory / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
