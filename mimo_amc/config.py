@@ -258,19 +258,38 @@ def _hint(name: str, allowed: typing.Iterable[str]) -> str:
     return f"{maybe}Allowed: {', '.join(allowed)}."
 
 
+def _child(annotation: Any, key: str | int) -> Any:
+    """The annotation of field/item ``key`` inside ``annotation`` (models, dicts, lists, optionals)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = inner[0] if inner else annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(key) if isinstance(key, str) else None
+        return field.annotation if field else None
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict and len(args) == 2:
+        return args[1]
+    if typing.get_origin(annotation) is list and args:
+        return args[0]
+    return None
+
+
 def _explain(exc: ValidationError, source: str) -> str:
     """One paragraph per problem: file, field path, value given, what is allowed."""
     lines = []
     for err in exc.errors():
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "(top level)"
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
         msg = err["msg"].removeprefix("Value error, ")
+        if not loc:
+            lines.append(f"{source}: {msg}.")
+            continue
         if err["type"] == "extra_forbidden":
             parent: Any = Scenario
             for p in err["loc"][:-1]:
-                parent = _model_of(parent.model_fields[p].annotation) if isinstance(p, str) else parent
-            allowed = parent.model_fields if isinstance(parent, type) and issubclass(parent, BaseModel) else {}
-            msg = f"unknown field. {_hint(str(err['loc'][-1]), allowed)}"
-            lines.append(f"{source}: field {loc!r}: {msg}")
+                parent = _child(parent, p)
+            model = _model_of(parent)
+            allowed = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+            lines.append(f"{source}: field {loc!r}: unknown field. {_hint(str(err['loc'][-1]), allowed)}")
             continue
         given = err.get("input")
         shown = "" if isinstance(given, dict) else f" = {given!r}"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sionna.phy.config import config as sionna_config
 from sionna.phy.mimo import lmmse_equalizer, zf_equalizer
 
@@ -95,6 +95,8 @@ class GramSystem:
         else:
             shape = torch.broadcast_shapes(hb, yb)
             hc, yc, no = h.expand(*shape, *h.shape[-2:]), y.expand(*shape, y.shape[-1]).unsqueeze(-2), no
+            no = no.expand(shape)
+            yb = tuple(shape)
         gram = hc.mH @ hc
         if kind == "mmse":
             gram = gram + no[..., None, None] * torch.eye(gram.shape[-1], dtype=dtype, device=gram.device)
@@ -142,9 +144,15 @@ def _energy(t: torch.Tensor, dims: int) -> torch.Tensor:
 
 
 class Equalizer:
-    """Base class: Sionna's equalizer signature on top of :meth:`detect`."""
+    """Base class: Sionna's equalizer signature on top of :meth:`detect`.
+
+    Attributes:
+        name: Name in result tables.
+        kind: ``"zf"`` or ``"mmse"``: which exact solution the detector approximates.
+    """
 
     name: str = "equalizer"
+    kind: Kind = "zf"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
         """Every iterate for ``y [..., M]``, ``h [..., M, K]`` (broadcastable), ``s [..., M, M]``."""
@@ -189,6 +197,7 @@ class SionnaEqualizer(Equalizer):
 
     def __init__(self, kind: Literal["zf", "lmmse"]) -> None:
         self._fn = zf_equalizer if kind == "zf" else lmmse_equalizer
+        self.kind: Kind = "zf" if kind == "zf" else "mmse"
         self.name = f"sionna_{kind}"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
@@ -352,6 +361,12 @@ class DetectorsConfig(BaseModel):
         description="Extra analog detectors, each with its own changes to the scenario's amc section, "
         "evaluated on the same data as the others, e.g. {analog_zf_fcg: {kind: zf, amc: {outer: fcg}}}.",
     )
+
+    @model_validator(mode="after")
+    def _reference_is_run(self) -> DetectorsConfig:
+        if self.reference not in self.names:
+            raise ValueError(f"reference {self.reference!r} is not among the detectors {self.names}; add it to names")
+        return self
 
     @field_validator("variants")
     @classmethod

@@ -75,8 +75,8 @@ class ImageConfig(BaseModel):
     @field_validator("size")
     @classmethod
     def _positive(cls, size: list[int] | None) -> list[int] | None:
-        if size is not None and min(size) < 1:
-            raise ValueError(f"size must be two positive integers [height, width]; got {size}")
+        if size is not None and min(size) < 7:
+            raise ValueError(f"size must be [height, width] of at least 7 pixels each (SSIM's window); got {size}")
         return size
 
 

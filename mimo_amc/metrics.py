@@ -153,9 +153,10 @@ def parity_band(frame: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per SNR, the band of BER values indistinguishable from ``reference``.
 
     The band is the reference's confidence interval or +-10 % of its BER, whichever is
-    wider. Returns columns ``snr_db, ref_ber, band_low, band_high``.
+    wider; an iterative reference counts with its last iteration. Returns columns
+    ``snr_db, ref_ber, band_low, band_high``.
     """
-    ref = frame[frame.detector == reference].groupby("snr_db", as_index=False).first()
+    ref = frame[frame.detector == reference].sort_values("iteration").groupby("snr_db", as_index=False).last()
     return pd.DataFrame(
         {
             "snr_db": ref.snr_db,

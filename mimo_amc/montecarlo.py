@@ -74,7 +74,7 @@ def simulate_snr(
             y, h, s = batch.y, batch.h_est.unsqueeze(1), batch.s
             exact = {}
             for det in detectors:
-                kind = "mmse" if det.name.endswith(("mmse", "lmmse")) else "zf"
+                kind = det.kind
                 if kind not in exact:
                     exact[kind] = references[kind].detect(y, h, s).x_hat[..., 0, :]
                 d = det.detect(y, h, s)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import matplotlib
@@ -67,15 +68,20 @@ def ber_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def reference_for(detector: str, available: set[str], scenario: Scenario) -> str:
-    """The digital detector an iterative one is judged against: MMSE ones against ``mmse_fp32``
-    (or ``mmse_fp64``) when present, all others against the scenario's reference."""
+def reference_for(detector: str, available: set[str], scenario: Scenario) -> str | None:
+    """The exact detector an iterative one is judged against: one of the same kind (ZF or MMSE),
+    the scenario's reference when it is of that kind, else ``<kind>_fp32`` / ``<kind>_fp64``; None
+    when none of that kind was run."""
     variant = scenario.detectors.variants.get(detector)
-    mmse = variant.kind == "mmse" if variant else detector.endswith("_mmse")
-    for candidate in ("mmse_fp32", "mmse_fp64") if mmse else ():
-        if candidate in available:
-            return candidate
-    return scenario.detectors.reference
+    kind = variant.kind if variant else ("mmse" if detector.endswith("_mmse") else "zf")
+    reference = scenario.detectors.reference
+    candidates = [reference] if _kind(reference) == kind else []
+    candidates += [f"{kind}_fp32", f"{kind}_fp64"]
+    return next((c for c in candidates if c in available), None)
+
+
+def _kind(detector: str) -> str:
+    return "mmse" if detector.endswith(("_mmse", "_lmmse")) or detector.startswith("mmse_") else "zf"
 
 
 def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -85,7 +91,7 @@ def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         available = set(f.detector)
         for det in sorted(set(f.detector[f.iteration > 0])):
             reference = reference_for(det, available, scenario)
-            if reference not in available:
+            if reference is None:
                 continue
             p = parity_iterations(f, det, reference)
             p.insert(0, "reference", reference)
@@ -202,7 +208,7 @@ def plot_parity_vs_sweep(
     points = {_point_label(g, scenario): g.iloc[0] for _, g in frame.groupby("point")}
     top = int(frame.iteration.max()) + 1
     table = parity.assign(
-        x=[points[p][x] if isinstance(points[p][x], int | float) else str(points[p][x]) for p in parity.point],
+        x=[points[p][x] if isinstance(points[p][x], numbers.Number) else str(points[p][x]) for p in parity.point],
         rest=[", ".join(f"{k.rsplit('.', 1)[-1]}={points[p][k]}" for k in others) for p in parity.point],
         y=[top if isinstance(v, str) else v for v in parity.parity_iteration],
     )

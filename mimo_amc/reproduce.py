@@ -69,7 +69,7 @@ def _ber(point: int | None, limit: int, note: str = "") -> Callable[[Path], Verd
         it1 = frame[(frame.detector == "analog_zf") & (frame.iteration == 1)].set_index(["point", "snr_db"]).ber
         worse = all(it1[(r.point, r.snr_db)] >= 2 * r.ref_ber for r in parity.itertuples())
         its = list(parity.parity_iteration)
-        ok = worse and all(v is not None and v <= limit for v in its)
+        ok = len(parity) > 0 and worse and all(v is not None and v <= limit for v in its)
         text = f"parity at iteration {_iterations(its)} (SNR {', '.join(f'{s:g}' for s in parity.snr_db)} dB)"
         return text, ok, "" if ok else note
 
@@ -146,7 +146,8 @@ def _fcg_ber(directory: Path) -> Verdict:
     parity = _parity(directory, "analog_zf_fcg")
     checked = parity[(parity.ref_ber <= 1e-1) & ((parity.ref_ber >= 1e-4) | (parity.ref_ber == 0))]
     its = list(checked.parity_iteration)
-    ok = (checked.ref_ber == 0).any() and all(v is not None and v <= 3 for v in its)
+    waterfall = ((checked.ref_ber >= 1e-4) & (checked.ref_ber <= 1e-1)).any()
+    ok = waterfall and (checked.ref_ber == 0).any() and all(v is not None and v <= 3 for v in its)
     richardson = _iterations(_parity(directory, "analog_zf").loc[checked.index].parity_iteration)
     return f"FCG parity at iteration {_iterations(its)}; Richardson: {richardson}", ok, ""
 

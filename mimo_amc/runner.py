@@ -121,12 +121,13 @@ def unit_seed(unit: Unit) -> int:
     return derive_seed(point.seed, target) if isinstance(target, str) else point.snr_seed(target)
 
 
-def _run_point(scenario_json: str, units: list[tuple[Target, int]], device: str, threads: int) -> list:
-    """All pending units of one sweep point (the body of a Ray task)."""
-    return [run_unit(scenario_json, target, seed, device, threads) for target, seed in units]
+def _run_point(scenario_json: str, units: list[tuple[Target, int]], device: str, threads: int) -> Iterator:
+    """All pending units of one sweep point, yielded one by one (the body of a streaming Ray task)."""
+    for target, seed in units:
+        yield run_unit(scenario_json, target, seed, device, threads)
 
 
-def _label(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
+def label_rows(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix a unit's rows with its sweep point; add the scheme and iteration convention to detector rows."""
     head = {"point": point.index, "point_key": point.key, **point.overrides}
     labelled = pd.concat([pd.DataFrame({k: [v] * len(frame) for k, v in head.items()}), frame], axis=1)
@@ -149,17 +150,18 @@ def _pending(store: ResultStore, points: list[SweepPoint]) -> tuple[list[Unit], 
 
 
 def _save(store: ResultStore, points: list[SweepPoint], unit: Unit, result: pd.DataFrame | ImageTransmission) -> None:
+    """Store a finished unit (unlabelled) and rewrite the consolidated table it belongs to."""
     point, target = unit
     if target == "image":
         arrays = {"original": result.original} | {f"{d}|{it}": img for (d, it), img in result.received.items()}
-        store.save_study(point, "image", _label(point, result.table), arrays)
+        store.save_study(point, "image", result.table, arrays)
     elif target == "precision":
-        store.save_study(point, "precision", _label(point, result))
+        store.save_study(point, "precision", result)
     else:
-        store.save_unit(point, target, _label(point, result))
-        store.write_results(store.load(points))
+        store.save_unit(point, target, result)
+        store.write_results(store.load(points, label_rows))
         return
-    store.write_study_results(target, store.load_study(points, target))
+    store.write_study_results(target, store.load_study(points, target, label_rows))
 
 
 def run_scenario(
@@ -200,9 +202,9 @@ def run_scenario(
         status = "complete"
     finally:
         bar.close()
-        if len(frame := store.load(points)):
+        if len(frame := store.load(points, label_rows)):
             store.write_results(frame)
-        studies = {section: store.load_study(points, section) for section in ("image", "precision")}
+        studies = {section: store.load_study(points, section, label_rows) for section in ("image", "precision")}
         for section, table in studies.items():
             if len(table):
                 store.write_study_results(section, table)
@@ -265,28 +267,34 @@ def _execute(
 def _execute_ray(
     pending: list[Unit], address: str | None, device: str, threads: int
 ) -> Iterator[tuple[Unit, pd.DataFrame | ImageTransmission]]:
-    """One Ray task per sweep point; results are yielded as tasks finish."""
+    """One streaming Ray task per sweep point; every unit is yielded as soon as its task produces it."""
     import ray
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    task = ray.remote(num_cpus=1)(_run_point)
+    task = ray.remote(num_cpus=1, num_returns="streaming")(_run_point)
     by_point: dict[int, list[Unit]] = {}
     for unit in pending:
         by_point.setdefault(unit[0].index, []).append(unit)
-    refs = {
-        task.remote(units[0][0].scenario.model_dump_json(), [(u[1], unit_seed(u)) for u in units], device, threads): i
-        for i, units in by_point.items()
+    streams = {
+        task.remote(units[0][0].scenario.model_dump_json(), [(u[1], unit_seed(u)) for u in units], device, threads): (
+            iter(units)
+        )
+        for units in by_point.values()
     }
-    remaining = list(refs)
     try:
-        while remaining:
-            done, remaining = ray.wait(remaining, num_returns=1)
-            units = by_point[refs[done[0]]]
-            yield from zip(units, ray.get(done[0]), strict=True)
+        while streams:
+            ready, _ = ray.wait(list(streams), num_returns=1)
+            stream = ready[0]
+            try:
+                ref = next(stream)
+            except StopIteration:
+                del streams[stream]
+                continue
+            yield next(streams[stream]), ray.get(ref)
     except BaseException:
-        for ref in remaining:
-            ray.cancel(ref, force=True)
+        for stream in streams:
+            ray.cancel(stream, force=True)
         raise
 
 

@@ -32,6 +32,9 @@ import pandas as pd
 if TYPE_CHECKING:
     from .config import Scenario, SweepPoint
 
+Label = Callable[["SweepPoint", pd.DataFrame], pd.DataFrame]
+"""Adds a point's labels to a unit's rows (see :func:`mimo_amc.runner.label_rows`)."""
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file next to ``path`` and rename it into place."""
@@ -61,7 +64,7 @@ class ResultStore:
 
     # ------------------------------------------------------------------ units
     def unit_path(self, point: SweepPoint, snr_db: float) -> Path:
-        return self.directory / "units" / point.key / f"snr_{float(snr_db):+.6g}.parquet"
+        return self.directory / "units" / point.key / f"snr_{float(snr_db)!r}.parquet"
 
     def has_unit(self, point: SweepPoint, snr_db: float) -> bool:
         return self.unit_path(point, snr_db).is_file()
@@ -92,10 +95,12 @@ class ResultStore:
                     received[(det, int(it))] = npz[name]
             return npz["original"], received
 
-    def load_study(self, points: Iterable[SweepPoint], section: str) -> pd.DataFrame:
-        """Every stored row of a study section of the given points."""
+    def load_study(self, points: Iterable[SweepPoint], section: str, label: Label) -> pd.DataFrame:
+        """Every stored row of a study section of the given points, labelled like :meth:`load`."""
         frames = [
-            pd.read_parquet(self.study_path(p, section, ".parquet")) for p in points if self.has_study(p, section)
+            label(p, pd.read_parquet(self.study_path(p, section, ".parquet")))
+            for p in points
+            if self.has_study(p, section)
         ]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -105,13 +110,19 @@ class ResultStore:
         atomic_write(self.directory / f"{section}.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
     def clear_units(self) -> None:
-        """Forget every finished unit (``--fresh``)."""
+        """Forget every finished unit and the tables made from them (``--fresh``)."""
         shutil.rmtree(self.directory / "units", ignore_errors=True)
+        for name in ("results", "image", "precision"):
+            for suffix in (".parquet", ".csv"):
+                (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
+        (self.directory / "report.md").unlink(missing_ok=True)
 
-    def load(self, points: Iterable[SweepPoint]) -> pd.DataFrame:
-        """Every stored row of the given sweep points, in sweep and SNR order."""
+    def load(self, points: Iterable[SweepPoint], label: Label) -> pd.DataFrame:
+        """Every stored BER row of the given sweep points, in sweep and SNR order, each unit's rows
+        labelled with its *current* point by ``label(point, rows)`` (unit files hold no labels, so a
+        changed sweep cannot misfile them)."""
         frames = [
-            pd.read_parquet(self.unit_path(p, snr))
+            label(p, pd.read_parquet(self.unit_path(p, snr)))
             for p in points
             for snr in p.scenario.link.snr_db
             if self.has_unit(p, snr)

@@ -220,3 +220,13 @@ def test_config_validation_names_the_problem():
         LPINVConfig(array_sise=8)
     ideal = SolverConfig(ideal=True).resolved()
     assert ideal.device.bits == 0 and ideal.lpinv.read_noise == 0 and ideal.lpinv.opamp_gain is None
+
+
+def test_skip_probability_is_accurate_deep_in_the_gaussian_tail():
+    """The fast path's bound uses erfc: 2 Phi(-x) to double precision where ndtr underflows (x > 8.3)."""
+    from scipy.special import ndtr
+
+    mvm = BitSlicedMVM(torch.eye(4, dtype=torch.float64), SolverConfig().resolved(), GEN().manual_seed(0))
+    sigma = (mvm._pair_sigma**2 * 100.0 + mvm._hp.read_noise_lsb**2) ** 0.5
+    got = float(mvm._read_failure(torch.tensor([100.0], dtype=torch.float64)))
+    assert got > 0 and abs(got / (2 * ndtr(-0.5 / sigma)) - 1) < 1e-9

@@ -135,3 +135,16 @@ def test_fcg_outer_loop_reaches_fp32_parity_by_iteration_3(m, k, snrs):
     assert (fcg.ref_ber == 0).any() and fcg.ref_ber.max() <= 1e-1
     assert all(p is not None and p <= 3 for p in fcg.parity_iteration), fcg
     assert any(p is None or p >= 4 for p in richardson.parity_iteration), richardson
+
+
+def test_parity_against_an_iterative_reference_uses_its_last_iteration():
+    rows = [("cg_zf", it, ber) for it, ber in ((1, 0.1), (2, 0.01), (3, 0.001))]
+    rows += [("analog_zf", it, ber) for it, ber in ((1, 0.2), (2, 0.01), (3, 0.001))]
+    frame = pd.DataFrame(
+        [
+            {"snr_db": 10.0, "detector": d, "iteration": i, "ber": b, "ber_ci_low": 0.95 * b, "ber_ci_high": 1.05 * b}
+            for d, i, b in rows
+        ]
+    )
+    parity = parity_iterations(frame, "analog_zf", "cg_zf").iloc[0]
+    assert parity.ref_ber == 0.001 and parity.parity_iteration == 3

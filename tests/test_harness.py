@@ -55,6 +55,9 @@ BAD_INPUTS = [
     ("more users than antennas", "link:\n  num_rx_antennas: 4\n  num_users: 8\n", [], "link", "num_users"),
     ("bad variant chip", "detectors:\n  variants:\n    v: {amc: {device: {bits: 9}}}\n", [],
      "detectors.variants.v.amc", "less than or equal to 8"),
+    ("unknown variant key", "detectors:\n  variants:\n    v: {kind: zf, bogus: 1}\n", [],
+     "detectors.variants.v.bogus", "Allowed: kind, amc"),
+    ("reference not run", "detectors:\n  names: [zf_fp64, analog_zf]\n", [], "detectors", "reference 'zf_fp32'"),
 ]  # fmt: skip
 
 
@@ -191,3 +194,16 @@ def test_analog_variants_run_on_the_same_data_with_their_scheme_in_the_table(tmp
     outer = frame.groupby("detector").outer.first()
     assert outer["analog_zf"] == "richardson" and outer["fcg"] == "fcg" and outer.isna()["zf_fp32"]
     assert frame[frame.detector == "fcg"].iteration.tolist()[:3] == [1, 2, 3] * 1
+
+
+def test_a_changed_sweep_relabels_stored_units_instead_of_misfiling_them(tmp_path):
+    out = tmp_path / "out"
+    data = {**TINY, "link": {**TINY["link"], "snr_db": [6.0]}}
+    first = load_scenario(_write(tmp_path, data), [f"output.directory={out}"])
+    run_scenario(first, progress=False, threads=1, report=False)
+    wider = load_scenario(
+        _write(tmp_path, data), [f"output.directory={out}", "sweep.grid={amc.device.bits: [2, 3, 4]}"]
+    )
+    assert run_scenario(wider, progress=False, threads=1, report=False).computed == 1  # bits=2 only
+    frame = pd.read_parquet(out / "results.parquet")
+    assert frame.groupby("point")["amc.device.bits"].first().to_dict() == {0: 2, 1: 3, 2: 4}

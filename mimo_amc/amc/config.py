@@ -83,11 +83,6 @@ class DeviceConfig(_Config):
         """Largest digit magnitude ``L`` (``2**bits - 1``; 1 for unquantized cells)."""
         return 2**self.bits - 1 if self.bits > 0 else 1
 
-    @property
-    def radix(self) -> int:
-        """Weight ratio between neighbouring bit slices (``2**bits``)."""
-        return 2**self.bits
-
 
 class ConverterConfig(_Config):
     """DAC at the input and ADC at the output of a low-precision analog operation.

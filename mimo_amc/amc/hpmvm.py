@@ -169,7 +169,7 @@ class BitSlicedMVM:
     def _read_failure(self, digit_norm_sq: torch.Tensor) -> torch.Tensor:
         """Probability that one read with input digits of this squared norm rounds wrongly."""
         var = self._pair_sigma**2 * digit_norm_sq + self._hp.read_noise_lsb**2
-        return 2 * torch.special.ndtr(-0.5 / var.sqrt())
+        return torch.special.erfc(0.5 / (math.sqrt(2) * var.sqrt()))  # = 2 Phi(-0.5/sigma), accurate in the tail
 
     def _tile_rows(self, digits: torch.Tensor) -> torch.Tensor:
         """Input digits ``[T, ..., n, R] -> [T, B, C, chunk, R]`` (zero-padded tiles)."""
