@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from .amc import AnalogSolver, SolverConfig, complex_to_real_matrix
+from .amc import AnalogSolver, SolverConfig
 from .amc.config import OuterScheme
 from .amc.cost import (
     CostConfig,
@@ -41,6 +41,7 @@ from .amc.cost import (
     scaling_exponents,
 )
 from .amc.schemes import operation_counts
+from .precision import rayleigh_grams
 from .store import atomic_write, atomic_write_text
 
 Layout = Literal["blockamc", "monolithic"]
@@ -106,11 +107,8 @@ def measured_rates(study: CostStudy, solver: SolverConfig, samples: int = 32, se
     for layout in study.layouts:
         for n in study.sizes:
             k = max(1, n // 2)
-            h = torch.complex(*torch.randn(2, samples, 8 * k, k, generator=g, dtype=torch.float64)) / 2**0.5
-            a = complex_to_real_matrix(h.mH @ h)
-            chip = solver if layout == "blockamc" else solver.model_copy(
-                update={"lpinv": solver.lpinv.model_copy(update={"array_size": 2 * k})}
-            )  # fmt: skip
+            a = rayleigh_grams(samples, 2 * k, 8, g)
+            chip = solver if layout == "blockamc" else solver.single_array(2 * k)
             rate = lpinv_settling(AnalogSolver(chip, device="cpu", seed=seed).program(a), study.model).rate
             slowest = rate.amin(-1)
             unstable = float((slowest <= 0).double().mean())
@@ -145,7 +143,7 @@ def _variant(
     for n in study.sizes:
         chip = solver.model_copy(update={"outer": scheme})
         if layout == "monolithic":
-            chip = chip.model_copy(update={"lpinv": chip.lpinv.model_copy(update={"array_size": n})})
+            chip = chip.single_array(n)
         counts = [operation_counts(scheme, k, n) for k in range(1, study.iterations + 1)]
         row = comparison_table(
             digital, [n], study.iterations, model, chip, counts, digital_device=device,

@@ -48,11 +48,17 @@ class PrecisionStudy(BaseModel):
         return sizes
 
 
-def rayleigh_systems(systems: int, n: int, ratio: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(A [systems, n, n], x [systems, n])``: real forms of Rayleigh Gram matrices and solutions."""
+def rayleigh_grams(systems: int, n: int, ratio: int, generator: torch.Generator) -> torch.Tensor:
+    """``A [systems, n, n]``: real forms of ``H^H H``, ``H`` i.i.d. Rayleigh ``(ratio n/2) x (n/2)``."""
     k = n // 2
     h = torch.complex(*torch.randn(2, systems, ratio * k, k, generator=generator, dtype=torch.float64)) / math.sqrt(2)
-    return complex_to_real_matrix(h.mH @ h), torch.randn(systems, n, generator=generator, dtype=torch.float64)
+    return complex_to_real_matrix(h.mH @ h)
+
+
+def rayleigh_systems(systems: int, n: int, ratio: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(A [systems, n, n], x [systems, n])``: :func:`rayleigh_grams` and Gaussian solutions."""
+    a = rayleigh_grams(systems, n, ratio, generator)
+    return a, torch.randn(systems, n, generator=generator, dtype=torch.float64)
 
 
 def run_precision(study: PrecisionStudy, solver: SolverConfig, seed: int, device: str = "cpu") -> pd.DataFrame:
@@ -65,7 +71,7 @@ def run_precision(study: PrecisionStudy, solver: SolverConfig, seed: int, device
             for scheme in study.schemes:
                 chip = solver.model_copy(update={"outer": scheme, "iterations": study.iterations})
                 if layout == "monolithic":
-                    chip = chip.model_copy(update={"lpinv": chip.lpinv.model_copy(update={"array_size": n})})
+                    chip = chip.single_array(n)
                 result = AnalogSolver(chip, device=device, seed=seed).solve(a, b)
                 err = torch.linalg.vector_norm(result.iterates.cpu() - x.unsqueeze(-2), dim=-1)
                 err = err / torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # [systems, K]

@@ -204,6 +204,15 @@ class SolverConfig(_Config):
     lpinv: LPINVConfig = Field(default_factory=LPINVConfig)
     hpmvm: HPMVMConfig = Field(default_factory=HPMVMConfig)
 
+    def single_array(self, n: int) -> SolverConfig:
+        """The same chip with one ``n x n`` INV array, i.e. an ``[..., n, n]`` system without BlockAMC.
+
+        Example:
+            >>> SolverConfig().single_array(32).lpinv.array_size
+            32
+        """
+        return self.model_copy(update={"lpinv": self.lpinv.model_copy(update={"array_size": n})})
+
     def resolved(self) -> SolverConfig:
         """The configuration actually simulated: with ``ideal`` every effect is off."""
         if not self.ideal:
