@@ -126,6 +126,9 @@ def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: if ``s`` is not a (batch of) scaled identity matrices.
     """
+    batch = s.shape[:-2]
+    # Check each distinct matrix once: broadcast (stride-0) batch dimensions repeat one matrix.
+    s = s[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in s.stride()[:-2])]
     diag = s.diagonal(dim1=-2, dim2=-1)
     no = diag.real.mean(-1)
     # Off-diagonal energy = total energy - diagonal energy (torch's complex norms are slow).
@@ -134,13 +137,13 @@ def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
     scale = no * s.shape[-1] ** 0.5
     if (off.clamp_min(0).sqrt() > 1e-6 * scale).any() or (spread > 1e-6 * scale).any():
         raise ValueError("the detectors assume white noise s = N0 * I; whiten the channel first")
-    return no
+    return no.expand(batch)
 
 
 def _energy(t: torch.Tensor, dims: int) -> torch.Tensor:
-    """Sum of ``|t|^2`` over the last ``dims`` dimensions."""
-    parts = torch.view_as_real(t) if t.is_complex() else t.unsqueeze(-1)
-    return parts.square().sum(dim=tuple(range(-dims - 1, 0)))
+    """Sum of ``|t|^2`` over the last ``dims`` dimensions (an einsum: no squared temporary)."""
+    parts = (torch.view_as_real(t) if t.is_complex() else t.unsqueeze(-1)).flatten(-dims - 1)
+    return torch.einsum("...i,...i->...", parts, parts)
 
 
 class Equalizer:

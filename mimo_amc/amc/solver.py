@@ -28,7 +28,7 @@ import torch
 from .config import SolverConfig
 from .hpmvm import BitSlicedMVM
 from .lpinv import LPINV
-from .schemes import flexible_cg, flexible_gmres, richardson
+from .schemes import column_norms, flexible_cg, flexible_gmres, richardson
 
 
 def default_device() -> torch.device:
@@ -140,8 +140,8 @@ class ProgrammedSystem:
         # [..., K, n, R] -> [..., R, K, n]; back to the unequilibrated system.
         x = (scale.unsqueeze(-3) * z).movedim(-1, -3)
         r_orig = r / scale.unsqueeze(-3)
-        norm_b = torch.linalg.vector_norm(cols, dim=-2).clamp_min(torch.finfo(torch.float64).tiny)
-        res = (torch.linalg.vector_norm(r_orig, dim=-2) / norm_b.unsqueeze(-2)).mT  # [..., R, K]
+        norm_b = column_norms(cols).clamp_min(torch.finfo(torch.float64).tiny)  # [..., 1, R]
+        res = (column_norms(r_orig).squeeze(-2) / norm_b).mT  # [..., R, K]
         finite = torch.isfinite(x)
         overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
         x = torch.where(finite, x, 0.0)
