@@ -5,6 +5,17 @@ iteration: bit and symbol errors, error vector magnitude, the relative error of 
 detector's estimate against the exact float64 solution of the same (ZF or MMSE) system,
 and, for analog detectors, the fraction of channel realisations whose programmed matrix
 does not contract (``rho >= 1``) or contracts slowly (``rho > 0.5``).
+
+Bits are not independent trials: every bit of a channel realisation (its ``T`` channel
+uses, and for analog detectors its chip write) shares one channel matrix, so errors come in
+clusters, and at an analog error floor a few badly conditioned realisations hold nearly all
+of them. The BER intervals therefore treat realisations as clusters: the design effect
+``deff = s^2 / (m p (1 - p))`` (``s^2``: sample variance of the per-realisation error counts,
+``m``: bits per realisation, floored at 1) shrinks the sample to ``bits / deff`` effective bits
+before the Clopper-Pearson interval is taken (Korn & Graubard, Survey Methodology 24, 193, 1998).
+The interval is approximate: in beta-binomial tests (``tests/test_metrics.py``) it covers 94-96 %
+with 100-600 realisations, and 90 % with only 100 realisations at a design effect of 11, where
+the per-bit interval covers 41-73 %.
 """
 
 from __future__ import annotations
@@ -19,20 +30,56 @@ from scipy import stats
 from .detect import Detection
 
 
-def clopper_pearson(errors: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) confidence interval of a binomial proportion.
+def clopper_pearson(
+    errors: int, trials: int, confidence: float = 0.95, design_effect: float = 1.0
+) -> tuple[float, float]:
+    """Clopper-Pearson confidence interval of a proportion, on ``trials / design_effect`` effective trials.
+
+    With ``design_effect = 1`` this is the exact binomial interval; above 1 it is the
+    effective-sample-size interval for clustered trials (see the module docstring).
 
     Example:
         >>> lo, hi = clopper_pearson(0, 1000)
         >>> lo, round(hi, 5)
         (0.0, 0.00368)
+        >>> [round(v, 4) for v in clopper_pearson(50, 1000, design_effect=4.0)]
+        [0.0265, 0.0848]
     """
     if trials == 0:
         return 0.0, 1.0
+    if design_effect < 1:
+        raise ValueError(f"design_effect must be >= 1; got {design_effect}")
     alpha = 1 - confidence
-    lo = stats.beta.ppf(alpha / 2, errors, trials - errors + 1) if errors > 0 else 0.0
-    hi = stats.beta.ppf(1 - alpha / 2, errors + 1, trials - errors) if errors < trials else 1.0
+    n, k = trials / design_effect, errors / design_effect
+    lo = stats.beta.ppf(alpha / 2, k, n - k + 1) if errors > 0 else 0.0
+    hi = stats.beta.ppf(1 - alpha / 2, k + 1, n - k) if errors < trials else 1.0
     return float(lo), float(hi)
+
+
+def design_effect(errors: int, trials: int, clusters: int, error_sq_sum: float) -> float:
+    """Variance inflation of an error rate measured in ``clusters`` equal clusters of trials.
+
+    Args:
+        errors: Total errors.
+        trials: Total trials (``trials / clusters`` per cluster).
+        clusters: Number of clusters (channel realisations).
+        error_sq_sum: Sum over clusters of the squared error count of each cluster.
+
+    Returns:
+        ``s^2 / (m p (1 - p))`` floored at 1, or 1 where it cannot be estimated (fewer than 2
+        clusters, no errors or only errors).
+
+    Example:
+        >>> design_effect(10, 1000, 10, 10 * 1.0**2)  # one error in each of 10 clusters
+        1.0
+        >>> round(design_effect(10, 1000, 10, 10.0**2), 2)  # all 10 errors in one cluster
+        10.1
+    """
+    if clusters < 2 or errors == 0 or errors == trials:
+        return 1.0
+    m, p = trials / clusters, errors / trials
+    variance = (error_sq_sum - errors**2 / clusters) / (clusters - 1)
+    return max(1.0, variance / (m * p * (1 - p)))
 
 
 @dataclass
@@ -46,6 +93,8 @@ class _Row:
     solver_error_sum: float = 0.0
     solver_log_error_sum: float = 0.0
     solver_vectors: int = 0
+    clusters: int = 0
+    error_sq_sum: float = 0.0
 
 
 @dataclass
@@ -83,6 +132,11 @@ class DetectionTally:
             reference: Exact float64 estimate of the same system ``[..., K]``, or None.
         """
         bit_err = (bits_hat != bits.unsqueeze(-3)).sum(dim=-1)  # [..., I, K]
+        # Errors per channel realisation (leading batch dimension): [I, B].
+        per_cluster = bit_err.movedim(-2, 0)
+        clusters = per_cluster.shape[1] if per_cluster.dim() > 2 else 1
+        per_cluster = per_cluster.reshape(per_cluster.shape[0], clusters, -1).sum(-1, dtype=torch.float64)
+        error_sq = per_cluster.square().sum(-1)  # [I]
         err = (detection.x_hat - x.unsqueeze(-2)).abs().square()
         n_vec = x[..., 0].numel()
         if reference is not None:
@@ -92,6 +146,8 @@ class DetectionTally:
             row = self.rows.setdefault((name, it), _Row())
             row.bits += bits.numel()
             row.bit_errors += int(bit_err[..., i, :].sum())
+            row.clusters += clusters
+            row.error_sq_sum += float(error_sq[i])
             row.symbols += x.numel()
             row.symbol_errors += int((bit_err[..., i, :] > 0).sum())
             row.error_energy += float(err[..., i, :].sum())
@@ -118,10 +174,11 @@ class DetectionTally:
         return max((r.bits for r in self.rows.values()), default=0)
 
     def to_frame(self, confidence: float = 0.95) -> pd.DataFrame:
-        """One row per ``(detector, iteration)`` with rates, Clopper-Pearson intervals and solver columns."""
+        """One row per ``(detector, iteration)`` with rates, intervals (module docstring) and solver columns."""
         records = []
         for (name, it), r in self.rows.items():
-            lo, hi = clopper_pearson(r.bit_errors, r.bits, confidence)
+            deff = design_effect(r.bit_errors, r.bits, r.clusters, r.error_sq_sum)
+            lo, hi = clopper_pearson(r.bit_errors, r.bits, confidence, deff)
             s = self.solvers.get(name)
             records.append(
                 {
@@ -132,6 +189,7 @@ class DetectionTally:
                     "ber": r.bit_errors / r.bits,
                     "ber_ci_low": lo,
                     "ber_ci_high": hi,
+                    "ber_design_effect": deff,
                     "symbols": r.symbols,
                     "symbol_errors": r.symbol_errors,
                     "ser": r.symbol_errors / r.symbols,

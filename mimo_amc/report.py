@@ -351,7 +351,8 @@ def write_report(directory: str | Path) -> Path:
     parity = parity_table(frame, scenario)
     parity_note = (
         f"First iteration from which the BER stays within the 95 % interval (or +-10 %) of the reference "
-        f"detector; {ITERATION_NOTE}. nonconverged_fraction: channel matrices with "
+        "detector (interval on the effective number of bits: channel realisations are clusters, see "
+        f"ber_design_effect in results); {ITERATION_NOTE}. nonconverged_fraction: channel matrices with "
         "contraction >= 1 (or singular); slow_fraction: contraction > 0.5."
     )
     if len(parity):
