@@ -24,6 +24,38 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _torch_device(text: str) -> str:
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device; use cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: torch finds no CUDA device on this machine; use cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"{text!r}: only cpu and cuda devices are supported")
+    return text
+
+
+def _output_dir(text: str) -> str:
+    from pathlib import Path
+
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a folder")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mimo-amc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,12 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario into results/<name>/ (skips finished units)")
     _scenario_args(run)
     run.add_argument("--executor", choices=["local", "ray"], default="local")
-    run.add_argument("--workers", type=int, default=1, help="local process pool size (default 1: in process)")
+    run.add_argument("--workers", type=_positive_int, default=1, help="local process pool size (default 1: in process)")
     run.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     run.add_argument("--fresh", action="store_true", help="recompute every unit")
-    run.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    run.add_argument("--threads", type=int, default=None, help="torch CPU threads per unit")
-    run.add_argument("--output", default=None, help="results folder (default: results/<scenario name>)")
+    run.add_argument(
+        "--device", type=_torch_device, default=None, help="torch device (default: cuda if available, else cpu)"
+    )
+    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads per unit")
+    run.add_argument(
+        "--output", type=_output_dir, default=None, help="results folder (default: results/<scenario name>)"
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     val = sub.add_parser("validate", help="check a scenario without running it")
@@ -45,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cost = sub.add_parser("cost", help="hardware cost projection of a scenario's chip vs measured digital solves")
     _scenario_args(cost)
-    cost.add_argument("--output", default=None, help="results folder (default: results/<scenario name>)")
+    cost.add_argument(
+        "--output", type=_output_dir, default=None, help="results folder (default: results/<scenario name>)"
+    )
 
     repro = sub.add_parser("reproduce", help="run the paper scenarios and write results/REPRODUCTION.md")
     repro.add_argument("--quick", action="store_true", help="reduced statistics into results/quick/ (for CI)")
@@ -114,7 +152,11 @@ def _report(directory: str) -> int:
     d = Path(directory)
     tables = any((d / f"{t}.parquet").is_file() for t in ("results", "image", "precision"))
     if not tables or not (d / "scenario.yaml").is_file():
-        print(f"error: {d}: not a results folder (needs scenario.yaml and a results table).", file=sys.stderr)
+        print(
+            f"error: {d}: not a results folder (needs scenario.yaml and results/image/precision.parquet, "
+            "which `mimo-amc run` writes; committed folders carry CSV copies only: run the scenario first).",
+            file=sys.stderr,
+        )
         return 2
     print(f"wrote {write_report(d)}")
     return 0

@@ -111,6 +111,18 @@ class Scenario(_Config):
         return self
 
     @model_validator(mode="after")
+    def _iterations_in_one_place(self) -> Scenario:
+        default = SolverConfig.model_fields["iterations"].default
+        where = ["amc"] * (self.amc.iterations != default)
+        where += [f"detectors.variants.{n}.amc" for n, v in self.detectors.variants.items() if "iterations" in v.amc]
+        if where:
+            raise ValueError(
+                f"{where[0]}.iterations is not used in a scenario: detectors.iterations sets the iterations of "
+                "every iterative detector (the precision and cost sections have their own iterations)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _something_to_run(self) -> Scenario:
         if not self.link.snr_db and self.image is None and self.precision is None and self.cost is None:
             raise ValueError("link.snr_db is empty and there is no image, precision or cost section: give an SNR point")

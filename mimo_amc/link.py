@@ -118,6 +118,11 @@ class LinkConfig(_Config):
         for i, v in enumerate(self.snr_db):
             if not -60 <= v <= 100:
                 raise ValueError(f"snr_db[{i}] = {v} dB is outside the supported range [-60, 100] dB")
+        if self.csi.kind == "ls" and (self.csi.pilot_length or self.num_users) < self.num_users:
+            raise ValueError(
+                f"csi.pilot_length ({self.csi.pilot_length}) must be at least num_users ({self.num_users}) "
+                "for orthogonal pilots"
+            )
         return self
 
     @property
@@ -236,9 +241,7 @@ class Uplink:
             return self._awgn(h, 10 ** (csi.nmse_db / 10))
         # Least squares from orthogonal unit-modulus pilots P [K, Tp] (DFT rows), P P^H = Tp I.
         k = self.cfg.num_users
-        tp = csi.pilot_length or k
-        if tp < k:
-            raise ValueError(f"csi.pilot_length ({tp}) must be at least num_users ({k}) for orthogonal pilots")
+        tp = csi.pilot_length or k  # >= k (LinkConfig checks it)
         n = torch.arange(tp, dtype=torch.float64, device=h.device)
         p = torch.exp(-2j * math.pi * torch.arange(k, dtype=torch.float64, device=h.device)[:, None] * n / tp)
         y_pilot = self._awgn(h @ p, no)

@@ -22,7 +22,10 @@ from .link import LinkConfig, Uplink
 from .metrics import DetectionTally
 
 #: Marks the iteration convention in every table.
-ITERATION_NOTE = "iteration 1 = LP-INV alone (no refinement); 0 = one-shot digital detector"
+ITERATION_NOTE = (
+    "iteration 1 = LP-INV alone (no refinement) for analog Richardson detectors, the first step for "
+    "FCG/FGMRES and digital iterative ones; 0 = one-shot digital detector"
+)
 
 
 class MonteCarloConfig(BaseModel):

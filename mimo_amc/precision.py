@@ -12,14 +12,25 @@ average bits gained per iteration, the median contraction factor and the non-con
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .amc import AnalogSolver, SolverConfig, complex_to_real_matrix
 from .amc.config import OuterScheme
+
+
+def _even_sizes(sizes: list[int]) -> list[int]:
+    for n in sizes:
+        if n < 2 or n % 2:
+            raise ValueError(f"sizes must be even numbers >= 2 (real forms of complex systems); got {n}")
+    return sizes
+
+
+RealSizes = Annotated[list[int], AfterValidator(_even_sizes)]
+"""Sizes of real forms of complex systems: even numbers >= 2."""
 
 
 class PrecisionStudy(BaseModel):
@@ -33,19 +44,11 @@ class PrecisionStudy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     systems: int = Field(256, ge=1, le=100_000, description="Systems per size.")
-    sizes: list[int] = Field(default_factory=lambda: [16], min_length=1, description="Real unknowns n (even).")
+    sizes: RealSizes = Field(default_factory=lambda: [16], min_length=1, description="Real unknowns n (even).")
     antenna_ratio: int = Field(16, ge=1, le=256, description="M/K of the Rayleigh channel (16: 128x8 at n=16).")
     iterations: int = Field(10, ge=1, le=200)
     schemes: list[OuterScheme] = Field(default_factory=lambda: ["richardson"], min_length=1)
     layouts: list[Literal["blockamc", "monolithic"]] = Field(default_factory=lambda: ["blockamc"], min_length=1)
-
-    @field_validator("sizes")
-    @classmethod
-    def _even(cls, sizes: list[int]) -> list[int]:
-        for n in sizes:
-            if n < 2 or n % 2:
-                raise ValueError(f"sizes must be even numbers >= 2 (real forms of complex systems); got {n}")
-        return sizes
 
 
 def rayleigh_grams(systems: int, n: int, ratio: int, generator: torch.Generator) -> torch.Tensor:

@@ -126,21 +126,30 @@ def plot_ber(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]
         color, ls, marker = styles.get(det, ("0.3", ":", "^"))
         _errorbar(ax, g, f"{det} (reference)" if det == scenario.detectors.reference else det, color, ls, marker)
     iterative = f[f.iteration > 0]
-    for det, g in iterative.groupby("detector", sort=False):
+    # Colour: iteration (viridis for analog, plasma for digital iterative); line style: detector.
+    for d, (det, g) in enumerate(iterative.groupby("detector", sort=False)):
         its = sorted(set(g.iteration))
         cmap = plt.get_cmap("viridis" if det.startswith("analog") else "plasma")
+        ls = ["-", "--", "-.", ":"][d % 4]
         for j, it in enumerate(its):
             color = cmap(0.1 + 0.8 * j / max(1, len(its) - 1))
-            label = f"{det}, iteration {it}" + (" (LP-INV alone)" if it == 1 and det.startswith("analog") else "")
-            _errorbar(ax, g[g.iteration == it], label, color, "-", ".")
+            label = f"{det}, iteration {it}" + (" (LP-INV alone)" if it == 1 and _is_richardson(det, f) else "")
+            _errorbar(ax, g[g.iteration == it], label, color, ls, ".")
+    link = sweep_points(scenario)[int(f.point.iloc[0])].scenario.link  # the point's own link
     ax.set_yscale("log")
-    ax.set_xlabel(SNR_LABELS[scenario.link.snr_type])
+    ax.set_xlabel(SNR_LABELS[link.snr_type])
     ax.set_ylabel("bit error rate")
-    ax.set_title(f"{scenario.link.num_rx_antennas}x{scenario.link.num_users} {scenario.link.modulation}, "
-                 f"{scenario.link.channel.model} — {_point_label(f, scenario)}", fontsize=9)  # fmt: skip
+    ax.set_title(f"{link.num_rx_antennas}x{link.num_users} {link.modulation}, "
+                 f"{link.channel.model} — {_point_label(f, scenario)}", fontsize=9)  # fmt: skip
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     _save(fig, path, formats)
+
+
+def _is_richardson(det: str, f: pd.DataFrame) -> bool:
+    """An analog detector whose iteration 1 is LP-INV alone (the paper's refinement, not FCG/FGMRES)."""
+    outer = f.loc[f.detector == det, "outer"].dropna() if "outer" in f else f.iloc[:0, 0]
+    return det.startswith("analog") and (outer.empty or outer.iloc[0] == "richardson")
 
 
 def _errorbar(ax, g: pd.DataFrame, label: str, color, ls: str, marker: str) -> None:
@@ -160,7 +169,8 @@ def plot_solver_error(f: pd.DataFrame, scenario: Scenario, path: Path, formats: 
         h = h.sort_values("iteration")
         ax.plot(h.iteration, h.solver_error_geomean, marker="o", ms=3, label=f"{det}, {snr:g} dB")
     ax.set_yscale("log")
-    ax.set_xlabel("iteration (1 = LP-INV alone)")
+    ax.set_xlabel("iteration (1 = LP-INV alone for analog Richardson; first step otherwise)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("relative error vs exact float64 solution")
     ax.set_title(_point_label(f, scenario), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
@@ -312,7 +322,8 @@ def plot_precision(rows: pd.DataFrame, scenario: Scenario, directory: Path, form
         label = ", ".join(x for x in (_point_label(rows[rows.point == point], scenario), f"n={n}", layout, scheme) if x)
         ax.plot(g.iteration, g.median_error, marker="o", ms=3, label=label)
     ax.set_yscale("log")
-    ax.set_xlabel("iteration (1 = LP-INV alone)")
+    ax.set_xlabel("iteration (1 = LP-INV alone for analog Richardson; first step otherwise)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("median relative error ||x_k - x|| / ||x||")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6)

@@ -202,12 +202,17 @@ def run_scenario(
         status = "complete"
     finally:
         bar.close()
+        # Tables hold the current sweep only: a table this sweep has no rows for is removed, not kept stale.
         if len(frame := store.load(points, label_rows)):
             store.write_results(frame)
+        else:
+            store.drop_tables("results")
         studies = {section: store.load_study(points, section, label_rows) for section in ("image", "precision")}
         for section, table in studies.items():
             if len(table):
                 store.write_study_results(section, table)
+            else:
+                store.drop_tables(section)
         manifest.update(
             status=status,
             finished=_now(),
@@ -311,10 +316,14 @@ def _manifest(
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             versions[pkg] = None
+    # The commit of the code that runs (the package's checkout, whatever the working directory), "+dirty"
+    # when it has uncommitted changes; None outside a git checkout.
+    git = ["git", "-C", str(Path(__file__).resolve().parent)]
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10)
+        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", "."], capture_output=True,
+                                text=True, check=True, timeout=10)  # fmt: skip
+        commit = commit.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {

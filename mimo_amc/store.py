@@ -112,10 +112,14 @@ class ResultStore:
     def clear_units(self) -> None:
         """Forget every finished unit and the tables made from them (``--fresh``)."""
         shutil.rmtree(self.directory / "units", ignore_errors=True)
-        for name in ("results", "image", "precision"):
+        self.drop_tables("results", "image", "precision")
+        (self.directory / "report.md").unlink(missing_ok=True)
+
+    def drop_tables(self, *names: str) -> None:
+        """Remove the consolidated ``<name>.parquet/.csv`` tables (e.g. those of an earlier sweep)."""
+        for name in names:
             for suffix in (".parquet", ".csv"):
                 (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
-        (self.directory / "report.md").unlink(missing_ok=True)
 
     def load(self, points: Iterable[SweepPoint], label: Label) -> pd.DataFrame:
         """Every stored BER row of the given sweep points, in sweep and SNR order, each unit's rows

@@ -184,3 +184,21 @@ def test_bad_inputs_are_rejected_with_clear_messages():
     system = solver.program(torch.eye(4, dtype=torch.float64).expand(2, 4, 4))
     with pytest.raises(ValueError, match="b must have shape"):
         system.solve(torch.ones(2, 3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("outer", ["richardson", "fcg", "fgmres"])
+def test_zero_off_diagonal_blocks_are_programmed_as_zeros(outer):
+    """BlockAMC on 2 I (16 x 16, 8 x 8 arrays): the zero MVM blocks must not turn into NaN."""
+    b = torch.arange(1.0, 17.0, dtype=torch.float64)
+    res = AnalogSolver(SolverConfig(iterations=6, outer=outer), device="cpu", seed=0).solve(
+        2 * torch.eye(16, dtype=torch.float64), b
+    )
+    assert float((res.solution - b / 2).abs().max()) < 1e-5
+    assert bool(res.converged) and not bool(res.overflow)
+
+
+def test_contraction_of_a_zero_matrix_is_inf_not_a_crash():
+    res = AnalogSolver(SolverConfig(iterations=2), device="cpu", seed=0).solve(
+        torch.zeros(8, 8, dtype=torch.float64), torch.ones(8, dtype=torch.float64)
+    )
+    assert float(res.contraction) == math.inf and not bool(res.converged)

@@ -58,6 +58,9 @@ BAD_INPUTS = [
     ("unknown variant key", "detectors:\n  variants:\n    v: {kind: zf, bogus: 1}\n", [],
      "detectors.variants.v.bogus", "Allowed: kind, amc"),
     ("reference not run", "detectors:\n  names: [zf_fp64, analog_zf]\n", [], "detectors", "reference 'zf_fp32'"),
+    ("ignored amc.iterations", "amc: {iterations: 8}\n", [], "amc.iterations", "detectors.iterations"),
+    ("short pilots", "link: {csi: {kind: ls, pilot_length: 2}}\n", [], "link", "at least num_users (4)"),
+    ("odd cost size", "cost: {sizes: [9]}\n", [], "cost.sizes", "even numbers >= 2"),
 ]  # fmt: skip
 
 
@@ -78,6 +81,28 @@ def test_missing_file_and_missing_results_folder_exit_2(tmp_path, capsys):
     assert "no such scenario file" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [(["--device", "gpu"], "not a torch device"), (["--threads", "-1"], ">= 1"), (["--workers", "0"], ">= 1"),
+     (["--output", "README.md"], "not a folder")],
+)  # fmt: skip
+def test_bad_command_line_values_exit_2(capsys, monkeypatch, flag, message):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "scenarios/quickstart.yaml", *flag])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_sweep_without_ber_rows_leaves_no_stale_results_table(tmp_path):
+    out = tmp_path / "out"
+    data = {**TINY, "link": {**TINY["link"], "snr_db": [6.0]}, "sweep": {}}
+    run_scenario(load_scenario(_write(tmp_path, data), [f"output.directory={out}"]), progress=False, report=False)
+    assert (out / "results.parquet").is_file()
+    study = {**data, "link": {**data["link"], "snr_db": []}, "precision": {"systems": 4, "iterations": 2}}
+    run_scenario(load_scenario(_write(tmp_path, study), [f"output.directory={out}"]), progress=False, report=False)
+    assert not (out / "results.parquet").exists() and (out / "precision.parquet").is_file()
 
 
 def test_validate_show_prints_every_default(tmp_path, capsys):

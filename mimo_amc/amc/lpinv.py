@@ -93,7 +93,8 @@ class _AnalogArray:
     ) -> None:
         self._cfg = cfg
         self._generator = generator
-        digits = matrix * value_per_digit.reciprocal()
+        # An all-zero block has a subnormal floor scale whose reciprocal overflows: its digits stay 0.
+        digits = torch.where(matrix == 0, 0.0, matrix * value_per_digit.reciprocal())
         if cfg.device.bits > 0:
             digits.round_()
         g_pos, g_neg = program_pairs(digits, cfg.device, cfg.lpinv.prog_sigma, generator)

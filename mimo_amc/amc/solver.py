@@ -105,10 +105,13 @@ class ProgrammedSystem:
 
     @property
     def contraction(self) -> torch.Tensor:
-        """``[...]``: spectral radius of ``I - omega A0~^-1 A`` (float64)."""
+        """``[...]``: spectral radius of ``I - omega A0~^-1 A`` (float64; ``inf`` where not finite)."""
         eye = torch.eye(self.size, dtype=torch.float64, device=self.matrix.device)
         error_map = eye - self.config.damping * self.lpinv.linear_operator() @ self.equilibrated
-        return torch.linalg.eigvals(error_map).abs().amax(-1)
+        finite = torch.isfinite(error_map).flatten(-2).all(-1)
+        # LAPACK must never see inf/NaN (MKL's balancing aborts the process on them).
+        rho = torch.linalg.eigvals(torch.where(finite[..., None, None], error_map, 0.0)).abs().amax(-1)
+        return torch.where(finite, rho, torch.inf)
 
     def solve(self, b: torch.Tensor, iterations: int | None = None) -> HPINVResult:
         """Refine ``A x = b`` for ``K`` iterations of ``config.outer`` (in equilibrated coordinates).
