@@ -72,6 +72,8 @@ class SweepConfig(_Config):
         lengths = {k: len(v) for k, v in self.zip.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"zip lists must have equal lengths; got {lengths}")
+        if both := sorted(set(self.grid) & set(self.zip)):
+            raise ValueError(f"{both} appear in both grid and zip; sweep each key in one of them")
         return self
 
 

@@ -118,6 +118,8 @@ class LinkConfig(_Config):
         for i, v in enumerate(self.snr_db):
             if not -60 <= v <= 100:
                 raise ValueError(f"snr_db[{i}] = {v} dB is outside the supported range [-60, 100] dB")
+            if v in self.snr_db[:i]:
+                raise ValueError(f"snr_db[{i}] = {v} dB is listed twice; give each SNR point once")
         if self.csi.kind == "ls" and (self.csi.pilot_length or self.num_users) < self.num_users:
             raise ValueError(
                 f"csi.pilot_length ({self.csi.pilot_length}) must be at least num_users ({self.num_users}) "

@@ -61,6 +61,9 @@ BAD_INPUTS = [
     ("ignored amc.iterations", "amc: {iterations: 8}\n", [], "amc.iterations", "detectors.iterations"),
     ("short pilots", "link: {csi: {kind: ls, pilot_length: 2}}\n", [], "link", "at least num_users (4)"),
     ("odd cost size", "cost: {sizes: [9]}\n", [], "cost.sizes", "even numbers >= 2"),
+    ("repeated SNR", "link: {snr_db: [12, 12.0, 15]}\n", [], "link", "listed twice"),
+    ("grid and zip", "sweep: {grid: {amc.device.bits: [3, 4]}, zip: {amc.device.bits: [5, 6]}}\n", [], "sweep",
+     "both grid and zip"),
 ]  # fmt: skip
 
 
