@@ -114,9 +114,9 @@ class Scenario(_Config):
 
     @model_validator(mode="after")
     def _iterations_in_one_place(self) -> Scenario:
-        default = SolverConfig.model_fields["iterations"].default
-        where = ["amc"] * (self.amc.iterations != default)
-        where += [f"detectors.variants.{n}.amc" for n, v in self.detectors.variants.items() if "iterations" in v.amc]
+        where = [f"detectors.variants.{n}.amc" for n, v in self.detectors.variants.items() if "iterations" in v.amc]
+        if self.amc.iterations != SolverConfig.model_fields["iterations"].default:
+            where.insert(0, "amc")
         if where:
             raise ValueError(
                 f"{where[0]}.iterations is not used in a scenario: detectors.iterations sets the iterations of "

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Scenario, load_scenario, sweep_points
+from .link import LinkConfig
 from .metrics import parity_iterations
 from .montecarlo import ITERATION_NOTE
 from .store import ResultStore, atomic_write, atomic_write_text
@@ -117,8 +118,8 @@ def _write_table(table: pd.DataFrame, base: Path, caption: str) -> None:
     atomic_write_text(base.with_suffix(".tex"), latex)
 
 
-def plot_ber(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> None:
-    """BER vs SNR of one sweep point: references, then one curve per iteration."""
+def plot_ber(f: pd.DataFrame, scenario: Scenario, link: LinkConfig, path: Path, formats: list[str]) -> None:
+    """BER vs SNR of one sweep point (``link``: the point's own link): references, then one curve per iteration."""
     fig, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
     one_shot = f[f.iteration == 0]
     styles = {"zf_fp32": ("k", "-", "o"), "zf_fp64": ("0.45", "--", "s"), "mmse_fp32": ("k", "-.", "o")}
@@ -135,7 +136,6 @@ def plot_ber(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]
             color = cmap(0.1 + 0.8 * j / max(1, len(its) - 1))
             label = f"{det}, iteration {it}" + (" (LP-INV alone)" if it == 1 and _is_richardson(det, f) else "")
             _errorbar(ax, g[g.iteration == it], label, color, ls, ".")
-    link = sweep_points(scenario)[int(f.point.iloc[0])].scenario.link  # the point's own link
     ax.set_yscale("log")
     ax.set_xlabel(SNR_LABELS[link.snr_type])
     ax.set_ylabel("bit error rate")
@@ -148,8 +148,10 @@ def plot_ber(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]
 
 def _is_richardson(det: str, f: pd.DataFrame) -> bool:
     """An analog detector whose iteration 1 is LP-INV alone (the paper's refinement, not FCG/FGMRES)."""
-    outer = f.loc[f.detector == det, "outer"].dropna() if "outer" in f else f.iloc[:0, 0]
-    return det.startswith("analog") and (outer.empty or outer.iloc[0] == "richardson")
+    if not det.startswith("analog"):
+        return False
+    outer = f.loc[f.detector == det, "outer"].dropna() if "outer" in f else []
+    return len(outer) == 0 or outer.iloc[0] == "richardson"
 
 
 def _errorbar(ax, g: pd.DataFrame, label: str, color, ls: str, marker: str) -> None:
@@ -369,8 +371,9 @@ def write_report(directory: str | Path) -> Path:
     if len(parity):
         _write_table(parity, directory / "tables" / "parity", parity_note)
     figures = []
+    points = sweep_points(scenario)
     for i, f in _points(frame):
-        plot_ber(f, scenario, directory / "figures" / f"ber_point{i}", formats)
+        plot_ber(f, scenario, points[i].scenario.link, directory / "figures" / f"ber_point{i}", formats)
         figures.append(f"figures/ber_point{i}.png")
         if plot_solver_error(f, scenario, directory / "figures" / f"solver_error_point{i}", formats):
             figures.append(f"figures/solver_error_point{i}.png")
@@ -386,7 +389,7 @@ def write_report(directory: str | Path) -> Path:
         grid = [
             (_point_label(image_rows[image_rows.point == p.index], scenario), p.scenario, *store.load_images(p),
              image_rows[image_rows.point == p.index])
-            for p in sweep_points(scenario)
+            for p in points
             if store.has_study(p, "image")
         ]  # fmt: skip
         plot_image_grid(grid, directory / "figures" / "image_grid", formats)

@@ -159,9 +159,9 @@ def _save(store: ResultStore, points: list[SweepPoint], unit: Unit, result: pd.D
         store.save_study(point, "precision", result)
     else:
         store.save_unit(point, target, result)
-        store.write_results(store.load(points, label_rows))
+        store.write_table("results", store.load(points, label_rows))
         return
-    store.write_study_results(target, store.load_study(points, target, label_rows))
+    store.write_table(target, store.load_study(points, target, label_rows))
 
 
 def run_scenario(
@@ -202,17 +202,10 @@ def run_scenario(
         status = "complete"
     finally:
         bar.close()
-        # Tables hold the current sweep only: a table this sweep has no rows for is removed, not kept stale.
-        if len(frame := store.load(points, label_rows)):
-            store.write_results(frame)
-        else:
-            store.drop_tables("results")
+        frame = store.load(points, label_rows)
         studies = {section: store.load_study(points, section, label_rows) for section in ("image", "precision")}
-        for section, table in studies.items():
-            if len(table):
-                store.write_study_results(section, table)
-            else:
-                store.drop_tables(section)
+        for name, table in {"results": frame, **studies}.items():
+            store.write_table(name, table)
         manifest.update(
             status=status,
             finished=_now(),

@@ -104,10 +104,17 @@ class ResultStore:
         ]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def write_study_results(self, section: str, frame: pd.DataFrame) -> None:
-        """``<section>.parquet`` and ``<section>.csv`` (atomic)."""
-        atomic_write(self.directory / f"{section}.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
-        atomic_write(self.directory / f"{section}.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    def write_table(self, name: str, frame: pd.DataFrame) -> None:
+        """The consolidated ``<name>.parquet`` and ``<name>.csv`` of the current sweep (atomic).
+
+        ``name`` is ``results`` (BER rows), ``image`` or ``precision``. A table the sweep has no rows
+        for is removed, so that no earlier sweep's table outlives it.
+        """
+        if frame.empty:
+            self.drop_tables(name)
+            return
+        atomic_write(self.directory / f"{name}.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(self.directory / f"{name}.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
     def clear_units(self) -> None:
         """Forget every finished unit and the tables made from them (``--fresh``)."""
@@ -136,11 +143,6 @@ class ResultStore:
     # ------------------------------------------------------------------ summaries
     def write_scenario(self, scenario: Scenario) -> None:
         atomic_write_text(self.directory / "scenario.yaml", scenario.to_yaml())
-
-    def write_results(self, frame: pd.DataFrame) -> None:
-        """``results.parquet`` and ``results.csv`` (atomic)."""
-        atomic_write(self.directory / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
-        atomic_write(self.directory / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_text(self.directory / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
