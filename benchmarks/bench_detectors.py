@@ -6,7 +6,7 @@
   equalizers, and as complete hard detectors: our ZF + nearest-point slicing against
   ``sionna.phy.mimo.LinearDetector("zf", "bit", "maxlog", hard_out=True)``;
 * simulated bits per second end to end (link, FP32 ZF, FP64 ZF and analog ZF K = 3,
-  decisions and error counting) with ``mimo_amc.montecarlo.simulate_snr``.
+  decisions and error counting) with ``mimo_amc.studies.ber.simulate_snr``.
 
 Usage:
     python benchmarks/bench_detectors.py [--realizations 100] [--uses 100] [--repeats 7]
@@ -24,8 +24,9 @@ from timing import median, median_ratio, paired_times
 
 from mimo_amc.amc import SolverConfig
 from mimo_amc.detect import AnalogEqualizer, DigitalEqualizer, NearestPointSlicer, make_detector
-from mimo_amc.link import LinkConfig, Uplink
-from mimo_amc.montecarlo import MonteCarloConfig, simulate_snr
+from mimo_amc.link import Uplink
+from mimo_amc.scenario import LinkConfig, MonteCarloConfig
+from mimo_amc.studies.ber import simulate_snr
 
 
 def report(realizations: int, uses: int, repeats: int) -> str:
@@ -37,7 +38,7 @@ def report(realizations: int, uses: int, repeats: int) -> str:
     y32, h32, s32 = b.y.to(torch.complex64), b.h.unsqueeze(1).to(torch.complex64), b.s.to(torch.complex64)
     h = b.h.unsqueeze(1)
     ours = DigitalEqualizer("zf", "single")
-    analog = AnalogEqualizer("zf", SolverConfig(iterations=3), device="cpu", seed=0)
+    analog = AnalogEqualizer("zf", SolverConfig(), iterations=3, device="cpu", seed=0)
     slicer = NearestPointSlicer(link.constellation)
     sionna_det = LinearDetector("zf", "bit", "maxlog", constellation=link.constellation, hard_out=True,
                                 precision="single", device="cpu")  # fmt: skip

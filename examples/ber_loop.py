@@ -15,7 +15,7 @@ quick = "--quick" in sys.argv
 sionna.phy.config.seed = 1
 link = Uplink(LinkConfig(num_rx_antennas=128, num_users=8, modulation="256qam", coherence_block=100), device="cpu")
 slicer = NearestPointSlicer(link.constellation)
-analog = AnalogEqualizer("zf", SolverConfig(iterations=4), device="cpu", seed=0)  # default 3-bit chip
+analog = AnalogEqualizer("zf", SolverConfig(), iterations=4, device="cpu", seed=0)  # default 3-bit chip
 fp32 = DigitalEqualizer("zf", "single")
 
 print("Es/N0 (dB)  FP32 ZF     analog ZF, iterations 1..4 (1 = LP-INV alone)")

@@ -19,6 +19,7 @@ from sionna.phy.ofdm import LinearDetector, ResourceGrid, ResourceGridMapper
 from sionna.phy.utils import compute_ber
 
 from mimo_amc import AnalogEqualizer, SolverConfig
+from mimo_amc.amc import preset
 
 quick = "--quick" in sys.argv
 sionna.phy.config.seed = 2
@@ -39,17 +40,17 @@ bits = BinarySource(**kw)([drops, users, 1, rg.num_data_symbols * nb])
 x = ResourceGridMapper(rg, **kw)(Mapper("qam", nb, **kw)(bits))
 no = 10 ** (-20 / 10)  # Es/N0 = 20 dB per receive antenna
 y, h = channel(x, no)
-chips = {
-    "ideal chip": SolverConfig(ideal=True, iterations=1),
-    "3-bit chip, paper's refinement, 3 it.": SolverConfig(iterations=3),
-    "3-bit chip, flexible CG, 3 it.": SolverConfig(iterations=3, outer="fcg"),
-    "4-bit chip, paper's refinement, 3 it.": SolverConfig(iterations=3, device={"bits": 4}),
+chips = {  # (chip, iterations)
+    "ideal chip": (preset("ideal"), 1),
+    "3-bit chip, paper's refinement, 3 it.": (preset("zuo2025"), 3),
+    "3-bit chip, flexible CG, 3 it.": (SolverConfig(outer="fcg"), 3),
+    "4-bit chip, paper's refinement, 3 it.": (preset("zuo2025_4bit"), 3),
 }
 # Realistic UMi channels are far worse conditioned than i.i.d. Rayleigh ones: with 3-bit cells a
 # large share of the programmed Gram matrices does not contract (rho >= 1), which the paper's
 # Richardson refinement cannot survive; flexible CG and 4-bit cells can.
-for name, cfg in chips.items():
-    eq = AnalogEqualizer("zf", cfg, device="cpu", seed=0)
+for name, (cfg, iterations) in chips.items():
+    eq = AnalogEqualizer("zf", cfg, iterations=iterations, device="cpu", seed=0)
     det = LinearDetector(eq, "bit", "maxlog", rg, sm, constellation_type="qam", num_bits_per_symbol=nb,
                          hard_out=True, **kw)  # fmt: skip
     bits_hat = det(y, h, torch.zeros_like(h.real), no)

@@ -6,8 +6,12 @@ The public API, importable from the package top level (loaded on first use, so t
 * solver: :class:`AnalogSolver`, :class:`SolverConfig`, :class:`HPINVResult` (:mod:`mimo_amc.amc`);
 * link and detectors: :class:`LinkConfig`, :class:`Uplink`, :class:`AnalogEqualizer`,
   :class:`DigitalEqualizer`, :class:`NearestPointSlicer` (:mod:`mimo_amc.link`, :mod:`mimo_amc.detect`);
-* experiments: :class:`MonteCarloConfig`, :func:`simulate_snr`, :func:`load_scenario`,
-  :func:`run_scenario` (:mod:`mimo_amc.montecarlo`, :mod:`mimo_amc.config`, :mod:`mimo_amc.runner`).
+* experiments: :class:`MonteCarloConfig`, :func:`load_scenario`, :class:`Scenario` (:mod:`mimo_amc.scenario`),
+  :func:`simulate_snr` (:mod:`mimo_amc.studies.ber`), :func:`run_scenario` (:mod:`mimo_amc.runner`).
+
+The package's layers, each importing only those before it: ``amc`` (the chip) -> ``scenario`` (the
+schema) -> ``link`` / ``detect`` -> ``metrics`` -> ``studies`` -> ``store`` -> ``report`` -> ``runner``
+-> ``reproduce`` -> ``cli``.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ _API = {
     "AnalogSolver": "amc",
     "SolverConfig": "amc",
     "HPINVResult": "amc",
-    "LinkConfig": "link",
+    "LinkConfig": "scenario",
+    "MonteCarloConfig": "scenario",
+    "Scenario": "scenario",
+    "load_scenario": "scenario",
     "Uplink": "link",
     "AnalogEqualizer": "detect",
     "DigitalEqualizer": "detect",
     "NearestPointSlicer": "detect",
-    "MonteCarloConfig": "montecarlo",
-    "simulate_snr": "montecarlo",
-    "load_scenario": "config",
+    "simulate_snr": "studies.ber",
     "run_scenario": "runner",
 }
 __all__ = sorted(_API)

@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .config import ScenarioError, load_scenario
+from .scenario import CostStudyConfig, ScenarioError, load_scenario, sweep_points
 
 
 def _scenario_args(p: argparse.ArgumentParser) -> None:
@@ -110,24 +110,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("run", "cost") and args.output:
             overrides.append(f"output.directory={args.output}")
         scenario = load_scenario(args.scenario, overrides)
+        if args.command == "cost" and scenario.cost is None:
+            scenario = scenario.model_copy(update={"cost": CostStudyConfig()})
+        from .studies import check_scenario
+
+        check_scenario(scenario)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.command == "cost":
-        from .costs import CostStudy, run_cost_study
-
-        run_cost_study(scenario.cost or CostStudy(), scenario.amc, scenario.results_dir)
-        print(f"wrote {scenario.results_dir}/cost.md, tables/cost.*, figures/throughput_*")
-        return 0
     if args.command == "validate":
-        from .config import sweep_points
-
         print(
             scenario.to_yaml() if args.show else f"{args.scenario}: valid ({len(sweep_points(scenario))} sweep points)"
         )
         return 0
     from .runner import run_scenario
 
+    if args.command == "cost":
+        run_scenario(scenario, studies=["cost"], progress=False)
+        print(f"wrote {scenario.results_dir}/report.md, tables/cost.*, figures/throughput_*")
+        return 0
     try:
         summary = run_scenario(
             scenario, executor=args.executor, workers=args.workers, address=args.address, fresh=args.fresh,
@@ -150,10 +151,13 @@ def _report(directory: str) -> int:
     from .report import write_report
 
     d = Path(directory)
-    tables = any((d / f"{t}.parquet").is_file() for t in ("results", "image", "precision"))
+    from .studies import STUDIES
+
+    names = [s.table for s in STUDIES.values()]
+    tables = any((d / f"{t}.parquet").is_file() for t in names)
     if not tables or not (d / "scenario.yaml").is_file():
         print(
-            f"error: {d}: not a results folder (needs scenario.yaml and results/image/precision.parquet, "
+            f"error: {d}: not a results folder (needs scenario.yaml and one of {', '.join(names)}.parquet, "
             "which `mimo-amc run` writes; committed folders carry CSV copies only: run the scenario first).",
             file=sys.stderr,
         )

@@ -33,112 +33,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sionna.phy.channel import AWGN, GenerateFlatFadingChannel, KroneckerModel, exp_corr_mat
 from sionna.phy.mapping import BinarySource, Constellation, Mapper
 from sionna.phy.utils import ebnodb2no
 
-Modulation = Literal["bpsk", "qpsk", "16qam", "64qam", "256qam"]
-SNRType = Literal["es_no", "eb_no", "es_no_array", "eb_no_array"]
-
-#: Sionna constellation type and bits per symbol of each modulation.
-MODULATIONS: dict[str, tuple[str, int]] = {
-    "bpsk": ("pam", 1),
-    "qpsk": ("qam", 2),
-    "16qam": ("qam", 4),
-    "64qam": ("qam", 6),
-    "256qam": ("qam", 8),
-}
+from .amc import default_device
+from .scenario.link import MODULATIONS, LinkConfig
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ChannelConfig(_Config):
-    """Channel model between the users and the base-station array."""
-
-    model: Literal["rayleigh", "kronecker", "umi", "uma"] = Field(
-        "rayleigh", description="i.i.d. Rayleigh, Kronecker-correlated Rayleigh, or 3GPP TR 38.901 UMi / UMa."
-    )
-    bs_correlation: float = Field(
-        0.0, ge=0, le=0.99, description="Kronecker: exponential correlation coefficient between BS antennas."
-    )
-    user_correlation: float = Field(
-        0.0, ge=0, le=0.99, description="Kronecker: exponential correlation coefficient between users."
-    )
-    carrier_frequency_hz: float = Field(3.5e9, gt=0, description="3GPP: carrier frequency.")
-    subcarrier_spacing_hz: float = Field(30e3, gt=0, description="3GPP: OFDM subcarrier spacing.")
-    num_subcarriers: int = Field(64, ge=1, description="3GPP: subcarriers per drop (one realisation each).")
-    o2i_model: Literal["low", "high"] = Field("low", description="3GPP: outdoor-to-indoor loss model.")
-
-
-class CSIConfig(_Config):
-    """Channel knowledge at the receiver."""
-
-    kind: Literal["perfect", "ls", "nmse"] = Field(
-        "perfect",
-        description="'perfect'; 'ls': least-squares estimate from orthogonal pilots sent over the same "
-        "channel and noise; 'nmse': the true channel plus independent CN(0, nmse) errors.",
-    )
-    pilot_length: int | None = Field(None, ge=1, description="'ls': pilot symbols per user (default: K).")
-    nmse_db: float = Field(-20.0, le=10, description="'nmse': estimation error power relative to E|h|^2 = 1.")
-
-
-class LinkConfig(_Config):
-    """Uplink parameters.
+def noise_variance(cfg: LinkConfig, snr_db: float) -> float:
+    """Noise variance ``N0`` per receive antenna of one SNR point in the ``cfg.snr_type`` convention.
 
     Example:
-        >>> cfg = LinkConfig(num_rx_antennas=128, num_users=8, snr_db=[-10, -5])
-        >>> cfg.bits_per_symbol
-        8
+        >>> noise_variance(LinkConfig(), 20.0)
+        0.01
     """
-
-    num_rx_antennas: int = Field(16, ge=1, le=4096, description="Base-station antennas M.")
-    num_users: int = Field(4, ge=1, le=1024, description="Single-antenna users K (streams).")
-    modulation: Modulation = Field("256qam", description="Gray-mapped constellation.")
-    channel: ChannelConfig = Field(default_factory=ChannelConfig)
-    csi: CSIConfig = Field(default_factory=CSIConfig)
-    coherence_block: int = Field(100, ge=1, description="Channel uses T per channel realisation (block fading).")
-    snr_db: list[float] = Field(
-        default_factory=lambda: [20.0], description="SNR points of the BER sweep in dB (see snr_type)."
-    )
-    snr_type: SNRType = Field("es_no", description="SNR convention (module docstring).")
-
-    @model_validator(mode="after")
-    def _check(self) -> LinkConfig:
-        if self.num_users > self.num_rx_antennas:
-            raise ValueError(
-                f"num_users ({self.num_users}) must not exceed num_rx_antennas ({self.num_rx_antennas}): "
-                "zero-forcing needs M >= K"
-            )
-        for i, v in enumerate(self.snr_db):
-            if not -60 <= v <= 100:
-                raise ValueError(f"snr_db[{i}] = {v} dB is outside the supported range [-60, 100] dB")
-            if v in self.snr_db[:i]:
-                raise ValueError(f"snr_db[{i}] = {v} dB is listed twice; give each SNR point once")
-        if self.csi.kind == "ls" and (self.csi.pilot_length or self.num_users) < self.num_users:
-            raise ValueError(
-                f"csi.pilot_length ({self.csi.pilot_length}) must be at least num_users ({self.num_users}) "
-                "for orthogonal pilots"
-            )
-        return self
-
-    @property
-    def bits_per_symbol(self) -> int:
-        return MODULATIONS[self.modulation][1]
-
-    def noise_variance(self, snr_db: float) -> float:
-        """Noise variance ``N0`` per receive antenna for one SNR point (module docstring)."""
-        bits = self.bits_per_symbol
-        if self.snr_type.startswith("eb_no"):
-            no = float(ebnodb2no(snr_db, bits, 1.0, precision="double", device="cpu"))
-        else:
-            no = 10.0 ** (-snr_db / 10)
-        return no * self.num_rx_antennas if self.snr_type.endswith("_array") else no
+    bits = cfg.bits_per_symbol
+    if cfg.snr_type.startswith("eb_no"):
+        no = float(ebnodb2no(snr_db, bits, 1.0, precision="double", device="cpu"))
+    else:
+        no = 10.0 ** (-snr_db / 10)
+    return no * cfg.num_rx_antennas if cfg.snr_type.endswith("_array") else no
 
 
 @dataclass(frozen=True)
@@ -173,7 +90,7 @@ class Uplink:
 
     Args:
         cfg: Link parameters.
-        device: Torch device (Sionna device string); defaults to CUDA when available.
+        device: Torch device; default :func:`mimo_amc.amc.default_device`.
 
     Randomness comes from Sionna's global generator: set ``sionna.phy.config.seed`` first
     for reproducible batches.
@@ -189,7 +106,7 @@ class Uplink:
 
     def __init__(self, cfg: LinkConfig, device: torch.device | str | None = None) -> None:
         self.cfg = cfg
-        self.device = str(device) if device is not None else ("cuda:0" if torch.cuda.is_available() else "cpu")
+        self.device = str(device if device is not None else default_device())
         kw = {"precision": "double", "device": self.device}
         ctype, bits = MODULATIONS[cfg.modulation]
         self.constellation = Constellation(ctype, bits, **kw)
@@ -231,7 +148,7 @@ class Uplink:
         bits = bits.to(self.device, torch.float64)
         x = self._mapper(bits.reshape(b, t, k * nb))
         h = self.channels(b)
-        no = self.cfg.noise_variance(snr_db)
+        no = noise_variance(self.cfg, snr_db)
         y = self._awgn((h.unsqueeze(1) @ x.unsqueeze(-1)).squeeze(-1), no)
         return LinkBatch(bits, x, h, self._estimate(h, no), y, no)
 

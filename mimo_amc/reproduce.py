@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import load_scenario
 from .metrics import parity_iterations
+from .runner import run_scenario
+from .scenario import load_scenario
 from .store import atomic_write_text
 
 Verdict = tuple[str, bool, str]
@@ -200,8 +201,6 @@ CLAIMS: tuple[Claim, ...] = (
 
 def reproduce(quick: bool = False, root: str | Path = "results", scenarios: str | Path = "scenarios") -> pd.DataFrame:
     """Run every claim's scenario (once per scenario) and evaluate the claims."""
-    from .runner import run_scenario
-
     root, scenarios = Path(root), Path(scenarios)
     out = root / "quick" if quick else root
     ran: set[str] = set()

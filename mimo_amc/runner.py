@@ -1,9 +1,9 @@
-"""Run a scenario: every (sweep point, SNR) unit, on a local or a Ray executor, into the store.
+"""Run a scenario: every unit of every study it names, on a local or a Ray executor, into the store.
 
-A *unit* is one SNR point of one sweep point, or the point's image transmission or precision
-study when the scenario has an ``image`` or ``precision`` section; :func:`run_unit` evaluates it
-from the resolved scenario and the unit's seed alone, so every executor produces the same numbers
-(given the same number of torch threads, which is passed along):
+The units come from the study registry (:func:`mimo_amc.studies.scenario_units`: one per SNR for the
+BER study, one per sweep point for the image, precision and cost studies); :func:`~mimo_amc.studies.run_unit`
+evaluates one from its resolved sweep point and seed alone, so every executor produces the same
+numbers (given the same number of torch threads, which is passed along):
 
 * ``local`` (default): units one after another in this process, or in a process pool
   with ``workers > 1``;
@@ -23,21 +23,19 @@ import multiprocessing
 import platform
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .config import Scenario, SweepPoint, derive_seed, sweep_points
-from .detect import AnalogEqualizer, Equalizer, make_detector
-from .imaging import ImageTransmission, load_image, transmit_image
-from .montecarlo import ITERATION_NOTE, simulate_snr
-from .precision import run_precision
+from .amc import default_device
+from .report import write_report
+from .scenario import ITERATION_NOTE, Scenario, SweepPoint, sweep_points
 from .store import ResultStore
+from .studies import STUDIES, Unit, UnitResult, check_scenario, run_unit, scenario_units
 
 Executor = Literal["local", "ray"]
 
@@ -52,116 +50,10 @@ class RunSummary:
     wall_time_s: float
 
 
-def scenario_detectors(scenario: Scenario, seed: int, device: str) -> list[Equalizer]:
-    """The scenario's detectors and analog variants; each gets its own seed derived from ``seed``."""
-    its = scenario.detectors.iterations
-    detectors = [
-        make_detector(name, iterations=its, solver=scenario.amc, device=device, seed=derive_seed(seed, name))
-        for name in scenario.detectors.names
-    ]
-    for name, variant in scenario.detectors.variants.items():
-        solver = variant.solver(scenario.amc).model_copy(update={"iterations": its})
-        detectors.append(AnalogEqualizer(variant.kind, solver, device=device, seed=derive_seed(seed, name), name=name))
-    return detectors
-
-
-def detector_outer(scenario: Scenario, name: str) -> str | None:
-    """The outer scheme of an analog detector (None for digital ones)."""
-    if name in scenario.detectors.variants:
-        return scenario.detectors.variants[name].solver(scenario.amc).outer
-    return scenario.amc.outer if name.startswith("analog_") else None
-
-
-Target = float | Literal["image", "precision"]
-"""What a unit computes: the BER at one SNR (dB), or the point's image or precision study."""
-
-Unit = tuple[SweepPoint, Target]
-
-
-def run_unit(
-    scenario_json: str,
-    target: Target,
-    seed: int,
-    device: str,
-    threads: int,
-    progress: Callable[[int, int], None] | None = None,
-) -> pd.DataFrame | ImageTransmission:
-    """Evaluate one unit; a pure function of its arguments.
-
-    Args:
-        scenario_json: The resolved sweep point (``Scenario.model_dump_json()``).
-        target: The SNR (dB) of a BER unit, or ``"image"`` / ``"precision"``.
-        seed: The unit's seed (:func:`unit_seed`).
-        device: Torch device.
-        threads: Torch CPU threads (results can depend on it in the last bits).
-        progress: Per-batch callback ``(bits, fewest errors)`` of a BER unit.
-
-    Returns:
-        The BER rows (:func:`~mimo_amc.montecarlo.simulate_snr`), the image transmission, or the
-        precision rows (:func:`~mimo_amc.precision.run_precision`).
-    """
-    torch.set_num_threads(threads)
-    scenario = Scenario.model_validate_json(scenario_json)
-    if target == "precision":
-        return run_precision(scenario.precision, scenario.amc, seed, device)
-    detectors = scenario_detectors(scenario, seed, device)
-    if target == "image":
-        image = scenario.image
-        return transmit_image(
-            load_image(image), scenario.link, detectors, image.snr_db, seed=seed, device=device,
-            reference=scenario.detectors.reference,
-        )  # fmt: skip
-    return simulate_snr(
-        scenario.link, detectors, scenario.monte_carlo, target, seed=seed, device=device, progress=progress
-    )
-
-
-def unit_seed(unit: Unit) -> int:
-    point, target = unit
-    return derive_seed(point.seed, target) if isinstance(target, str) else point.snr_seed(target)
-
-
-def _run_point(scenario_json: str, units: list[tuple[Target, int]], device: str, threads: int) -> Iterator:
+def _run_point(units: list[Unit], device: str, threads: int) -> Iterator[UnitResult]:
     """All pending units of one sweep point, yielded one by one (the body of a streaming Ray task)."""
-    for target, seed in units:
-        yield run_unit(scenario_json, target, seed, device, threads)
-
-
-def label_rows(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix a unit's rows with its sweep point; add the scheme and iteration convention to detector rows."""
-    head = {"point": point.index, "point_key": point.key, **point.overrides}
-    labelled = pd.concat([pd.DataFrame({k: [v] * len(frame) for k, v in head.items()}), frame], axis=1)
-    if "detector" in frame:
-        labelled["outer"] = [detector_outer(point.scenario, d) for d in frame.detector]
-    labelled["iteration_note"] = ITERATION_NOTE
-    return labelled
-
-
-def _done(store: ResultStore, unit: Unit) -> bool:
-    point, target = unit
-    return store.has_study(point, target) if isinstance(target, str) else store.has_unit(point, target)
-
-
-def _pending(store: ResultStore, points: list[SweepPoint]) -> tuple[list[Unit], int]:
-    units: list[Unit] = [(p, snr) for p in points for snr in p.scenario.link.snr_db]
-    units += [(p, s) for s in ("image", "precision") for p in points if getattr(p.scenario, s) is not None]
-    pending = [u for u in units if not _done(store, u)]
-    return pending, len(units) - len(pending)
-
-
-def _save(store: ResultStore, points: list[SweepPoint], unit: Unit, result: pd.DataFrame | ImageTransmission) -> None:
-    """Store a finished unit (unlabelled) and rewrite the consolidated table it belongs to."""
-    point, target = unit
-    if target == "image":
-        arrays = {"original": result.original} | {f"{d}|{it}": img for (d, it), img in result.received.items()}
-        store.save_study(point, "image", result.table, arrays)
-    elif target == "precision":
-        store.save_study(point, "precision", result)
-    else:
-        store.save_unit(point, target, result)
-        store.write_table("results", store.load(points, label_rows))
-        return
-    store.write_table(target, store.load_study(points, target, label_rows))
+    for unit in units:
+        yield run_unit(unit, device, threads)
 
 
 def run_scenario(
@@ -175,37 +67,43 @@ def run_scenario(
     threads: int | None = None,
     progress: bool = True,
     report: bool = True,
+    studies: list[str] | None = None,
 ) -> RunSummary:
     """Run every unit of ``scenario`` that is not stored yet, then write tables and figures.
 
+    Args:
+        studies: Run only these studies of the scenario (default: all it names).
+
     Raises:
+        ScenarioError: for problems the studies find before any unit runs (e.g. an unreadable image).
         KeyboardInterrupt: after storing everything finished (the next run continues).
     """
     start = time.perf_counter()
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    check_scenario(scenario)
+    device = device or str(default_device())
     threads = threads or torch.get_num_threads()
     store = ResultStore(scenario.results_dir)
     if fresh:
         store.clear_units()
     store.write_scenario(scenario)
     points = sweep_points(scenario)
-    pending, skipped = _pending(store, points)
+    units = scenario_units(points, studies)
+    pending = [u for u in units if not store.has(u)]
+    skipped = len(units) - len(pending)
     manifest = _manifest(scenario, points, executor, workers, device, threads)
     bar = tqdm(total=len(pending), desc=scenario.name, unit="unit", disable=not progress, dynamic_ncols=True)
     computed = 0
     status = "interrupted"
     try:
         for unit, result in _execute(pending, executor, workers, address, device, threads, bar):
-            _save(store, points, unit, result)
+            store.save(unit, result)
+            store.write_table(STUDIES[unit.study].table, store.load(u for u in units if u.study == unit.study))
             computed += 1
             bar.update(1)
         status = "complete"
     finally:
         bar.close()
-        frame = store.load(points, label_rows)
-        studies = {section: store.load_study(points, section, label_rows) for section in ("image", "precision")}
-        for name, table in {"results": frame, **studies}.items():
-            store.write_table(name, table)
+        store.consolidate(units)
         manifest.update(
             status=status,
             finished=_now(),
@@ -214,13 +112,7 @@ def run_scenario(
             units_skipped=skipped,
         )
         store.write_manifest(manifest)
-    if scenario.cost is not None:
-        from .costs import run_cost_study
-
-        run_cost_study(scenario.cost, scenario.amc, store.directory)
-    if report and (len(frame) or any(len(t) for t in studies.values())):
-        from .report import write_report
-
+    if report and any(store.has(u) for u in units):
         write_report(store.directory)
     return RunSummary(store.directory, computed, skipped, time.perf_counter() - start)
 
@@ -233,17 +125,14 @@ def _execute(
     device: str,
     threads: int,
     bar: tqdm,
-) -> Iterator[tuple[Unit, pd.DataFrame | ImageTransmission]]:
+) -> Iterator[tuple[Unit, UnitResult]]:
     """Yield finished units as they complete."""
     if executor == "ray":
         yield from _execute_ray(pending, address, device, threads)
     elif workers > 1:
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = {
-                pool.submit(run_unit, u[0].scenario.model_dump_json(), u[1], unit_seed(u), device, threads): u
-                for u in pending
-            }
+            futures = {pool.submit(run_unit, u, device, threads): u for u in pending}
             try:
                 for fut in concurrent.futures.as_completed(futures):
                     yield futures[fut], fut.result()
@@ -252,19 +141,17 @@ def _execute(
                 raise
     else:
         for unit in pending:
-            p, target = unit
-            what = target if isinstance(target, str) else f"SNR {target:g} dB"
-            bar.set_description(f"{p.scenario.name} point {p.index} {what}")
+            bar.set_description(unit.label)
 
             def show(bits: int, errors: int) -> None:
                 bar.set_postfix(bits=f"{bits:.3g}", min_errors=errors, refresh=False)
 
-            yield unit, run_unit(p.scenario.model_dump_json(), target, unit_seed(unit), device, threads, show)
+            yield unit, run_unit(unit, device, threads, show)
 
 
 def _execute_ray(
     pending: list[Unit], address: str | None, device: str, threads: int
-) -> Iterator[tuple[Unit, pd.DataFrame | ImageTransmission]]:
+) -> Iterator[tuple[Unit, UnitResult]]:
     """One streaming Ray task per sweep point; every unit is yielded as soon as its task produces it."""
     import ray
 
@@ -273,13 +160,8 @@ def _execute_ray(
     task = ray.remote(num_cpus=1, num_returns="streaming")(_run_point)
     by_point: dict[int, list[Unit]] = {}
     for unit in pending:
-        by_point.setdefault(unit[0].index, []).append(unit)
-    streams = {
-        task.remote(units[0][0].scenario.model_dump_json(), [(u[1], unit_seed(u)) for u in units], device, threads): (
-            iter(units)
-        )
-        for units in by_point.values()
-    }
+        by_point.setdefault(unit.point.index, []).append(unit)
+    streams = {task.remote(units, device, threads): iter(units) for units in by_point.values()}
     try:
         while streams:
             ready, _ = ray.wait(list(streams), num_returns=1)

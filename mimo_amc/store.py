@@ -3,13 +3,12 @@
 Layout of ``results/<scenario>/``::
 
     scenario.yaml        the resolved scenario (every default written out)
-    units/<key>/<snr>.parquet   one file per finished (sweep point, SNR) unit
-    units/<key>/<section>_<hash>.parquet   a point's image or precision unit (images in .npz)
-    results.parquet      all BER rows of the current sweep (consolidated from units/)
-    results.csv          the same as CSV
-    image.parquet/.csv, precision.parquet/.csv   the study rows of the current sweep
+    units/<point key>/<unit>.parquet   one file per finished unit (``snr_12.0``, ``image_<hash>``, ...);
+                         a unit's arrays in ``<unit>.npz``, its extra tables in ``<unit>.<table>.parquet``
+    <study table>.parquet/.csv   every row of one study of the current sweep, labelled with its sweep
+                         point (``results`` for the BER study, ``image``, ``precision``, ``cost``)
     manifest.json        versions, device, git commit, seeds, times, unit status
-    tables/, figures/    written by :mod:`mimo_amc.report`
+    tables/, figures/, report.md   written by :mod:`mimo_amc.report`
 
 Every file is written to a temporary name in the same folder and renamed into place
 (atomic on POSIX), and each unit is stored as soon as it finishes, so an interrupted run
@@ -24,16 +23,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .config import Scenario, SweepPoint
-
-Label = Callable[["SweepPoint", pd.DataFrame], pd.DataFrame]
-"""Adds a point's labels to a unit's rows (see :func:`mimo_amc.runner.label_rows`)."""
+from .scenario import ITERATION_NOTE, Scenario, SweepPoint
+from .studies import STUDIES, Unit, UnitResult
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -56,6 +52,23 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
+def label_rows(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
+    """A unit's rows prefixed with its sweep point (index, key, swept values); detector rows also get the
+    detector's ``outer`` scheme, ``kind`` and ``family`` (from the catalogue); every row the iteration note.
+
+    Unit files hold no labels, so a changed sweep cannot misfile them.
+    """
+    head = {"point": point.index, "point_key": point.key, **point.overrides}
+    labelled = pd.concat([pd.DataFrame({k: [v] * len(frame) for k, v in head.items()}), frame], axis=1)
+    if "detector" in frame:
+        infos = [point.scenario.detector(d) for d in frame.detector]
+        labelled["outer"] = [point.scenario.outer(d) for d in frame.detector]
+        labelled["kind"] = [i.kind for i in infos]
+        labelled["family"] = [i.family for i in infos]
+    labelled["iteration_note"] = ITERATION_NOTE
+    return labelled
+
+
 class ResultStore:
     """Reads and writes one scenario's results folder (see the module docstring)."""
 
@@ -63,52 +76,49 @@ class ResultStore:
         self.directory = Path(directory)
 
     # ------------------------------------------------------------------ units
-    def unit_path(self, point: SweepPoint, snr_db: float) -> Path:
-        return self.directory / "units" / point.key / f"snr_{float(snr_db)!r}.parquet"
+    def unit_path(self, unit: Unit, suffix: str = ".parquet") -> Path:
+        """Where a unit's table (or, with another suffix, its arrays) is stored."""
+        return self.directory / "units" / unit.point.key / f"{unit.name}{suffix}"
 
-    def has_unit(self, point: SweepPoint, snr_db: float) -> bool:
-        return self.unit_path(point, snr_db).is_file()
+    def has(self, unit: Unit) -> bool:
+        """True when the unit is finished (its table exists)."""
+        return self.unit_path(unit).is_file()
 
-    def save_unit(self, point: SweepPoint, snr_db: float, frame: pd.DataFrame) -> None:
-        atomic_write(self.unit_path(point, snr_db), lambda tmp: frame.to_parquet(tmp, index=False))
+    def save(self, unit: Unit, result: UnitResult) -> None:
+        """Arrays and extra tables first, then the table that marks the unit as finished (all atomic)."""
+        if result.arrays:
+            npz = self.unit_path(unit, ".npz")
+            atomic_write(npz, lambda tmp: np.savez_compressed(tmp.open("wb"), **result.arrays))
+        for name, table in result.tables.items():
+            atomic_write(self.unit_path(unit, f".{name}.parquet"), lambda tmp, t=table: t.to_parquet(tmp, index=False))
+        atomic_write(self.unit_path(unit), lambda tmp: result.table.to_parquet(tmp, index=False))
 
-    def study_path(self, point: SweepPoint, section: str, suffix: str) -> Path:
-        return self.directory / "units" / point.key / f"{section}_{point.section_key(section)}{suffix}"
+    def arrays(self, unit: Unit) -> dict[str, np.ndarray]:
+        """The named arrays of a finished unit (empty if it has none)."""
+        path = self.unit_path(unit, ".npz")
+        if not path.is_file():
+            return {}
+        with np.load(path) as npz:
+            return {name: npz[name] for name in npz.files}
 
-    def has_study(self, point: SweepPoint, section: str) -> bool:
-        return self.study_path(point, section, ".parquet").is_file()
+    def extra_table(self, unit: Unit, name: str) -> pd.DataFrame:
+        """The extra table ``name`` of a finished unit."""
+        return pd.read_parquet(self.unit_path(unit, f".{name}.parquet"))
 
-    def save_study(self, point: SweepPoint, section: str, table: pd.DataFrame, arrays: dict | None = None) -> None:
-        """Optional arrays (``.npz``) first, then the table that marks the unit as finished."""
-        if arrays is not None:
-            npz = self.study_path(point, section, ".npz")
-            atomic_write(npz, lambda tmp: np.savez_compressed(tmp.open("wb"), **arrays))
-        atomic_write(self.study_path(point, section, ".parquet"), lambda tmp: table.to_parquet(tmp, index=False))
-
-    def load_images(self, point: SweepPoint) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
-        """``(original, {(detector, iteration): image})`` of a finished image unit."""
-        with np.load(self.study_path(point, "image", ".npz")) as npz:
-            received = {}
-            for name in npz.files:
-                if name != "original":
-                    det, it = name.rsplit("|", 1)
-                    received[(det, int(it))] = npz[name]
-            return npz["original"], received
-
-    def load_study(self, points: Iterable[SweepPoint], section: str, label: Label) -> pd.DataFrame:
-        """Every stored row of a study section of the given points, labelled like :meth:`load`."""
-        frames = [
-            label(p, pd.read_parquet(self.study_path(p, section, ".parquet")))
-            for p in points
-            if self.has_study(p, section)
-        ]
+    def load(self, units: Iterable[Unit]) -> pd.DataFrame:
+        """Every stored row of the given units, in their order, labelled with their *current* sweep point."""
+        frames = [label_rows(u.point, pd.read_parquet(self.unit_path(u))) for u in units if self.has(u)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def consolidate(self, units: list[Unit]) -> None:
+        """Rewrite every study's consolidated table from the given units (the current sweep)."""
+        for name, study in STUDIES.items():
+            self.write_table(study.table, self.load(u for u in units if u.study == name))
 
     def write_table(self, name: str, frame: pd.DataFrame) -> None:
         """The consolidated ``<name>.parquet`` and ``<name>.csv`` of the current sweep (atomic).
 
-        ``name`` is ``results`` (BER rows), ``image`` or ``precision``. A table the sweep has no rows
-        for is removed, so that no earlier sweep's table outlives it.
+        A table the sweep has no rows for is removed, so that no earlier sweep's table outlives it.
         """
         if frame.empty:
             self.drop_tables(name)
@@ -116,10 +126,15 @@ class ResultStore:
         atomic_write(self.directory / f"{name}.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
         atomic_write(self.directory / f"{name}.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
+    def table(self, name: str) -> pd.DataFrame:
+        """A consolidated table (empty if the folder has none)."""
+        path = self.directory / f"{name}.parquet"
+        return pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+
     def clear_units(self) -> None:
         """Forget every finished unit and the tables made from them (``--fresh``)."""
         shutil.rmtree(self.directory / "units", ignore_errors=True)
-        self.drop_tables("results", "image", "precision")
+        self.drop_tables(*(s.table for s in STUDIES.values()))
         (self.directory / "report.md").unlink(missing_ok=True)
 
     def drop_tables(self, *names: str) -> None:
@@ -128,21 +143,11 @@ class ResultStore:
             for suffix in (".parquet", ".csv"):
                 (self.directory / f"{name}{suffix}").unlink(missing_ok=True)
 
-    def load(self, points: Iterable[SweepPoint], label: Label) -> pd.DataFrame:
-        """Every stored BER row of the given sweep points, in sweep and SNR order, each unit's rows
-        labelled with its *current* point by ``label(point, rows)`` (unit files hold no labels, so a
-        changed sweep cannot misfile them)."""
-        frames = [
-            label(p, pd.read_parquet(self.unit_path(p, snr)))
-            for p in points
-            for snr in p.scenario.link.snr_db
-            if self.has_unit(p, snr)
-        ]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
     # ------------------------------------------------------------------ summaries
     def write_scenario(self, scenario: Scenario) -> None:
+        """The resolved scenario, ``scenario.yaml``."""
         atomic_write_text(self.directory / "scenario.yaml", scenario.to_yaml())
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """``manifest.json``."""
         atomic_write_text(self.directory / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")

@@ -1,35 +1,27 @@
-"""Simulated RRAM analog matrix computing: LP-INV, bit-sliced HP-MVM, HP-INV, BlockAMC.
+"""Simulated RRAM analog matrix computing: LP-INV, bit-sliced HP-MVM, HP-INV, BlockAMC, and its cost.
 
-Pure torch, batched over any leading shape, float64 inside; no Sionna import.
+Pure torch, batched over any leading shape, float64 inside; it imports only torch, pydantic and
+the standard library (no Sionna, pandas or matplotlib; a test enforces it). Layers, bottom up:
+``config`` (parameters and sources) -> ``devices``, ``converters``, ``partition`` (BlockAMC) ->
+``lpinv``, ``hpmvm`` -> ``schemes`` -> ``solver``; ``presets`` (named chips) and ``cost`` (the circuit
+cost model) on top.
 """
 
-from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, SolverConfig
-from .cost import (
-    QUOTED_FIGURES,
-    CostConfig,
-    LPINVSettling,
-    SolveCost,
-    assumptions_markdown,
-    circuit_rate,
-    comparison_table,
-    crossover_n,
-    lpinv_settling,
-    measure_digital,
-    plot_throughput,
-    scaling_exponents,
-    settling_time_s,
-    solve_cost,
-)
+from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, Section, SolverConfig
+from .cost import CostConfig, SolveCost, lpinv_settling, solve_cost
 from .devices import program_pairs, slice_digits, slice_weights
-from .hpmvm import BitSlicedMVM
-from .lpinv import LPINV, BlockAMCPlan
+from .hpmvm import BitSlicedMVM, partial_sum_adc_bits
+from .lpinv import LPINV
+from .partition import BlockAMCPlan, Partition
+from .presets import PRESETS, preset
 from .realform import complex_to_real_matrix, complex_to_real_vector, real_to_complex_vector
 from .schemes import OperationCounts, operation_counts
-from .solver import AnalogSolver, HPINVResult, ProgrammedSystem, default_device
+from .solver import DEFAULT_ITERATIONS, AnalogSolver, HPINVResult, ProgrammedSystem, default_device
 
 __all__ = [
+    "DEFAULT_ITERATIONS",
     "LPINV",
-    "QUOTED_FIGURES",
+    "PRESETS",
     "AnalogSolver",
     "BitSlicedMVM",
     "BlockAMCPlan",
@@ -39,26 +31,21 @@ __all__ = [
     "HPINVResult",
     "HPMVMConfig",
     "LPINVConfig",
-    "LPINVSettling",
     "OperationCounts",
+    "Partition",
     "ProgrammedSystem",
+    "Section",
     "SolveCost",
     "SolverConfig",
-    "assumptions_markdown",
-    "circuit_rate",
-    "comparison_table",
     "complex_to_real_matrix",
     "complex_to_real_vector",
-    "crossover_n",
     "default_device",
     "lpinv_settling",
-    "measure_digital",
     "operation_counts",
-    "plot_throughput",
+    "partial_sum_adc_bits",
+    "preset",
     "program_pairs",
     "real_to_complex_vector",
-    "scaling_exponents",
-    "settling_time_s",
     "slice_digits",
     "slice_weights",
     "solve_cost",

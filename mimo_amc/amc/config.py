@@ -31,13 +31,22 @@ OuterScheme = Literal["richardson", "fcg", "fgmres"]
 """Outer iteration of the solver (see :mod:`mimo_amc.amc.schemes`)."""
 
 
-class _Config(BaseModel):
-    """Frozen, strict base: unknown fields are errors, instances are immutable."""
+class Section(BaseModel):
+    """The one base of every parameter and scenario section: frozen, unknown fields are errors.
+
+    Example:
+        >>> DeviceConfig(bitz=3)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for DeviceConfig
+        bitz
+        ...
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class DeviceConfig(_Config):
+class DeviceConfig(Section):
     """RRAM cell model shared by every array of the chip.
 
     A signed matrix entry is a differential pair ``G+ - G-``. Each device holds one
@@ -83,8 +92,20 @@ class DeviceConfig(_Config):
         """Largest digit magnitude ``L`` (``2**bits - 1``; 1 for unquantized cells)."""
         return 2**self.bits - 1 if self.bits > 0 else 1
 
+    @property
+    def level_step_us(self) -> float:
+        """Conductance step ``dG = (g_max - g_min) / L`` between adjacent levels, microsiemens.
 
-class ConverterConfig(_Config):
+        The one place this is derived: arrays, HP-MVM deviations and the cost model use it.
+
+        Example:
+            >>> DeviceConfig().level_step_us
+            4.928571428571429
+        """
+        return (self.g_max_us - self.g_min_us) / self.levels
+
+
+class ConverterConfig(Section):
     """DAC at the input and ADC at the output of a low-precision analog operation.
 
     Both are signed uniform quantizers with ``2**(bits-1) - 1`` levels per sign over a
@@ -97,7 +118,7 @@ class ConverterConfig(_Config):
     adc_bits: int = Field(8, ge=0, le=24, description="LP-INV output ADC bits [Brief: 8; sweep 4-12].")
 
 
-class LPINVConfig(_Config):
+class LPINVConfig(Section):
     """Low-precision inversion circuit: op-amps with the array in the feedback loop.
 
     The array holds the most significant ``device.bits`` slice of each block of the
@@ -137,7 +158,7 @@ class LPINVConfig(_Config):
     converters: ConverterConfig = Field(default_factory=ConverterConfig)
 
 
-class HPMVMConfig(_Config):
+class HPMVMConfig(Section):
     """High-precision bit-sliced matrix-vector multiply that computes the residual.
 
     The matrix is stored as ``num_slices`` slices of ``device.bits`` bits (round-to-
@@ -177,17 +198,19 @@ class HPMVMConfig(_Config):
     )
 
 
-class SolverConfig(_Config):
+class SolverConfig(Section):
     """Complete configuration of the HP-INV refinement solver.
 
+    The chip only: how many iterations to run is an argument of
+    :meth:`~mimo_amc.amc.AnalogSolver.solve` (iteration 1 is LP-INV alone).
+
     Example:
-        >>> cfg = SolverConfig(iterations=5, device=DeviceConfig(bits=4))
-        >>> cfg.iterations, cfg.device.levels
-        (5, 15)
+        >>> cfg = SolverConfig(device=DeviceConfig(bits=4))
+        >>> cfg.device.levels, cfg.outer
+        (15, 'richardson')
     """
 
     ideal: bool = Field(False, description="Turn every non-ideality off (reproduces float64 digital solves).")
-    iterations: int = Field(10, ge=1, le=200, description="Refinement iterations K; iteration 1 is LP-INV alone.")
     damping: float = Field(
         1.0, gt=0, le=2, description="Damping omega of the update x += omega * d (omega < 1 fights divergence)."
     )

@@ -68,7 +68,7 @@ def program_pairs(
         pair reads ``g_pos - g_neg`` (= ``digits`` for an ideal write).
     """
     L = device_cfg.levels
-    step = (device_cfg.g_max_us - device_cfg.g_min_us) / L
+    step = device_cfg.level_step_us
     g0 = device_cfg.g_min_us / step
     g_top = device_cfg.g_max_us / step
     q = digits.clamp(-L, L)

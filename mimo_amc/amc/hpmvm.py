@@ -60,6 +60,29 @@ def round_to_slices(values: torch.Tensor, bits: int, num_slices: int) -> torch.T
     return torch.round(values * ((2**bits - 1) * unit)) / unit
 
 
+def partial_sum_adc_bits(n: int, cfg: SolverConfig) -> int:
+    """Bits of the partial-sum ADC of the HP-MVM of an ``n x n`` system (the one place it is derived).
+
+    The configured ``hpmvm.adc_bits``, or, when it is None, just enough to read every possible
+    integer partial sum exactly: ``ceil(log2(rows L (2**input_digit_bits - 1) + 1)) + 1`` (sign
+    bit) with ``rows = min(n, hpmvm.array_size)`` inputs summed per read and ``L`` the largest
+    cell digit.
+
+    Example:
+        >>> partial_sum_adc_bits(8, SolverConfig()), partial_sum_adc_bits(128, SolverConfig())
+        (10, 14)
+    """
+    hp = cfg.hpmvm
+    if hp.adc_bits is not None:
+        return hp.adc_bits
+    return math.ceil(math.log2(_max_partial_sum(n, cfg) + 1)) + 1
+
+
+def _max_partial_sum(n: int, cfg: SolverConfig) -> int:
+    """Largest magnitude of an integer partial sum: ``rows L (2**input_digit_bits - 1)``."""
+    return min(n, cfg.hpmvm.array_size) * cfg.device.levels * (2**cfg.hpmvm.input_digit_bits - 1)
+
+
 class BitSlicedMVM:
     """A batch of matrices written as bit slices for precise analog MVM.
 
@@ -69,7 +92,7 @@ class BitSlicedMVM:
         generator: Random generator for programming deviations and read noise.
 
     Attributes:
-        adc_bits: Bits of the partial-sum ADC (auto-sized unless configured).
+        adc_bits: Bits of the partial-sum ADC (:func:`partial_sum_adc_bits`).
         tv_bound: ``[...]``: accumulated probability that the fast path skipped a wrongly
             rounded read (0 when every call ran dense).
 
@@ -107,19 +130,18 @@ class BitSlicedMVM:
         self._chunk = min(n, hp.array_size)
         self._tiles = math.ceil(n / self._chunk)
         self._pad = self._tiles * self._chunk - n
-        max_sum = self._chunk * dev.levels * in_levels
-        self.adc_bits = hp.adc_bits if hp.adc_bits is not None else math.ceil(math.log2(max_sum + 1)) + 1
+        self._max_sum = _max_partial_sum(n, cfg)
+        self.adc_bits = partial_sum_adc_bits(n, cfg)
         self._fs = 2 ** (self.adc_bits - 1) - 1
 
-        step = (dev.g_max_us - dev.g_min_us) / dev.levels
-        self._pair_sigma = math.sqrt(2) * hp.prog_sigma * dev.g_max_us / step
+        self._pair_sigma = math.sqrt(2) * hp.prog_sigma * dev.g_max_us / dev.level_step_us
         gaussian = (
             dev.stuck_at_rate == 0
             and dev.drift_nu == 0
             and dev.drift_nu_std == 0
             and hp.prog_sigma * dev.g_max_us * _CLAMP_MARGIN_SIGMAS < dev.g_min_us
         )
-        self._fast_path = gaussian and self._fs >= max_sum
+        self._fast_path = gaussian and self._fs >= self._max_sum
         self._E: torch.Tensor | None = None if self._fast_path else self._program()
         # Skip probability per right-hand side with every input digit at its largest
         # magnitude: when even this is negligible, no call needs the digits' norms.
@@ -188,7 +210,7 @@ class BitSlicedMVM:
         if self._hp.read_noise_lsb > 0:
             dev += self._hp.read_noise_lsb * torch.randn(dev.shape, generator=self._generator, device=dev.device)
         err = torch.round(dev).double()
-        if self._fs < self._chunk * self._dev.levels * (2**self._hp.input_digit_bits - 1):
+        if self._fs < self._max_sum:
             exact = (self._tile(self._matrix_digits().float()) @ cols).double()
             err = (exact + err).clamp(-self._fs, self._fs) - exact
         err = err.reshape(*err.shape[:4], t, r)

@@ -1,13 +1,9 @@
 """Low-precision analog inversion (LP-INV) and BlockAMC partitioning.
 
 An :class:`LPINV` is written once for a batch of matrices and then applied to many
-right-hand sides. Systems larger than the INV array are partitioned recursively
-(BlockAMC, Pan et al. arXiv:2401.10042)::
-
-    A = [[A11, A12], [A21, A22]],  S = A22 - A21 A11^-1 A12   (formed digitally at write time)
-    y1 = INV(A11) r1
-    x2 = INV(S) (r2 - MVM(A21) y1)
-    x1 = y1 - INV(A11) MVM(A12) x2
+right-hand sides. Systems larger than the INV array follow the BlockAMC partition of
+:class:`~mimo_amc.amc.partition.Partition` (the Schur complements ``S = A22 - A21 A11^-1 A12``
+are formed digitally at write time).
 
 Every INV and MVM step is one analog operation on its own array: the input vector is
 rescaled to the DAC's full range and quantised, the circuit computes with the
@@ -18,13 +14,12 @@ output. Intermediate results are handed between arrays digitally.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from .config import SolverConfig
 from .converters import converter_levels, full_scale
 from .devices import gaussian, program_pairs
+from .partition import Partition
 
 
 def max_abs(m: torch.Tensor) -> torch.Tensor:
@@ -32,48 +27,6 @@ def max_abs(m: torch.Tensor) -> torch.Tensor:
     dims = (-2, -1)  # max(max m, -min m): no |m| temporary, ~5x faster than an inf-norm on CPU
     s = torch.maximum(m.amax(dim=dims, keepdim=True), m.amin(dim=dims, keepdim=True).neg_())
     return s.clamp_min_(torch.finfo(m.dtype).tiny)
-
-
-def blockamc_split(n: int, array_size: int) -> int | None:
-    """Size ``n1`` of the leading block when an ``n x n`` system is partitioned, None if it fits."""
-    return None if n <= array_size else (n + 1) // 2
-
-
-@dataclass(frozen=True)
-class BlockAMCPlan:
-    """Arrays and analog operations of one LP-INV application of an ``n x n`` system.
-
-    Attributes:
-        inv_arrays / mvm_arrays: Programmed INV and MVM arrays.
-        inv_ops / mvm_ops: Analog operations per LP-INV application (each with its DAC and ADC pass).
-        depth: Longest chain of sequential analog operations (the latency in operations).
-    """
-
-    inv_arrays: int
-    mvm_arrays: int
-    inv_ops: int
-    mvm_ops: int
-    depth: int
-
-    @classmethod
-    def of(cls, n: int, array_size: int) -> BlockAMCPlan:
-        """The plan of BlockAMC for ``n`` unknowns on ``array_size`` INV arrays.
-
-        Example:
-            >>> BlockAMCPlan.of(16, 8)
-            BlockAMCPlan(inv_arrays=2, mvm_arrays=2, inv_ops=3, mvm_ops=2, depth=5)
-        """
-        n1 = blockamc_split(n, array_size)
-        if n1 is None:
-            return cls(1, 0, 1, 0, 1)
-        a, s = cls.of(n1, array_size), cls.of(n - n1, array_size)
-        return cls(
-            inv_arrays=a.inv_arrays + s.inv_arrays,
-            mvm_arrays=a.mvm_arrays + s.mvm_arrays + 2,
-            inv_ops=2 * a.inv_ops + s.inv_ops,
-            mvm_ops=2 * a.mvm_ops + s.mvm_ops + 2,
-            depth=2 * a.depth + s.depth + 2,
-        )
 
 
 class _AnalogArray:
@@ -184,7 +137,8 @@ class LPINV:
             peak = matrix.diagonal(dim1=-2, dim2=-1).abs().amax(-1)[..., None]
             matrix = matrix + torch.diag_embed(cfg.lpinv.diagonal_loading * peak.expand(matrix.shape[:-1]))
         self._global = max_abs(matrix) / cfg.device.levels
-        self._root = self._build(matrix)
+        self.partition = Partition.of(matrix.shape[-1], cfg.lpinv.array_size)
+        self._root = self._build(matrix, self.partition)
         self.size = matrix.shape[-1]
 
     @property
@@ -197,17 +151,18 @@ class LPINV:
             return max_abs(block) / self._cfg.device.levels
         return self._global
 
-    def _build(self, a: torch.Tensor) -> _Node:
-        n1 = blockamc_split(a.shape[-1], self._cfg.lpinv.array_size)
-        if n1 is None:
+    def _build(self, a: torch.Tensor, part: Partition) -> _Node:
+        """Program the arrays of ``part`` (A11's, the Schur complement's, then A12 and A21)."""
+        if part.n1 is None or part.a11 is None or part.schur is None:
             return _AnalogArray(a, self._scale(a), True, self._cfg, self._generator)
+        n1 = part.n1
         a11, a12 = a[..., :n1, :n1], a[..., :n1, n1:]
         a21, a22 = a[..., n1:, :n1], a[..., n1:, n1:]
         y, info = torch.linalg.solve_ex(a11, a12)
         schur = a22 - a21 @ torch.where((info != 0)[..., None, None], 0.0, y)
         return _Block(
-            self._build(a11),
-            self._build(schur),
+            self._build(a11, part.a11),
+            self._build(schur, part.schur),
             _AnalogArray(a12, self._scale(a12), False, self._cfg, self._generator),
             _AnalogArray(a21, self._scale(a21), False, self._cfg, self._generator),
             n1,

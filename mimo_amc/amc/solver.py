@@ -30,9 +30,12 @@ from .hpmvm import BitSlicedMVM
 from .lpinv import LPINV
 from .schemes import column_norms, flexible_cg, flexible_gmres, richardson
 
+DEFAULT_ITERATIONS = 10
+"""Iterations of :meth:`AnalogSolver.solve` when none are given (the paper's 16x16 demonstration)."""
+
 
 def default_device() -> torch.device:
-    """``cuda`` when available, else ``cpu``."""
+    """``cuda`` when available, else ``cpu``: the one default of every part of the package."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -113,18 +116,20 @@ class ProgrammedSystem:
         rho = torch.linalg.eigvals(torch.where(finite[..., None, None], error_map, 0.0)).abs().amax(-1)
         return torch.where(finite, rho, torch.inf)
 
-    def solve(self, b: torch.Tensor, iterations: int | None = None) -> HPINVResult:
+    def solve(self, b: torch.Tensor, iterations: int = DEFAULT_ITERATIONS) -> HPINVResult:
         """Refine ``A x = b`` for ``K`` iterations of ``config.outer`` (in equilibrated coordinates).
 
         Args:
             b: ``[..., n]`` with the matrices' batch shape, or ``[..., R, n]`` for ``R``
                 right-hand sides per matrix (e.g. the channel uses of a coherence block).
-            iterations: ``K``; defaults to ``config.iterations``.
+            iterations: ``K >= 1`` (iteration 1 is LP-INV alone for Richardson).
 
         Returns:
             :class:`HPINVResult` with every iterate ``x_1..x_K``.
         """
-        k_max = iterations or self.config.iterations
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+            raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
+        k_max = iterations
         multi = b.dim() == self.matrix.dim()
         if b.shape[-1] != self.size or (b.dim() != self.matrix.dim() - 1 and not multi):
             raise ValueError(
@@ -168,7 +173,7 @@ class AnalogSolver:
         >>> g = torch.Generator().manual_seed(1)
         >>> h = torch.randn(64, 8, generator=g, dtype=torch.float64)
         >>> A, x = h.T @ h, torch.randn(8, generator=g, dtype=torch.float64)
-        >>> res = AnalogSolver(SolverConfig(iterations=8), device="cpu", seed=0).solve(A, A @ x)
+        >>> res = AnalogSolver(SolverConfig(), device="cpu", seed=0).solve(A, A @ x, iterations=8)
         >>> res.iterates.shape
         torch.Size([8, 8])
         >>> bool(torch.linalg.vector_norm(res.solution - x) / torch.linalg.vector_norm(x) < 1e-5)
@@ -193,11 +198,14 @@ class AnalogSolver:
     def program(self, matrix: torch.Tensor) -> ProgrammedSystem:
         """Write real matrices ``[..., n, n]`` onto the arrays (once)."""
         if matrix.is_complex():
-            raise TypeError("the analog solver takes real matrices; map complex systems with complex_to_real()")
+            raise TypeError(
+                "the analog solver takes real matrices; map complex systems with "
+                "mimo_amc.amc.complex_to_real_matrix / complex_to_real_vector"
+            )
         if matrix.dim() < 2 or matrix.shape[-1] != matrix.shape[-2]:
             raise ValueError(f"matrix must be square [..., n, n]; got {tuple(matrix.shape)}")
         return ProgrammedSystem(matrix.to(self.device, torch.float64), self.config, self.generator)
 
-    def solve(self, matrix: torch.Tensor, b: torch.Tensor, iterations: int | None = None) -> HPINVResult:
+    def solve(self, matrix: torch.Tensor, b: torch.Tensor, iterations: int = DEFAULT_ITERATIONS) -> HPINVResult:
         """Program ``matrix`` and refine ``A x = b`` (see :meth:`ProgrammedSystem.solve`)."""
         return self.program(matrix).solve(b.to(self.device), iterations)

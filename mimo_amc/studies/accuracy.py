@@ -1,6 +1,6 @@
-"""Solver precision study: relative error per iteration on Gram systems of Rayleigh channels.
+"""The solver-accuracy study: relative error per iteration on Gram systems of Rayleigh channels.
 
-The optional ``precision`` section of a scenario (:class:`PrecisionStudy`) solves ``systems``
+The optional ``precision`` section of a scenario (:class:`~mimo_amc.scenario.AccuracyConfig`) solves ``systems``
 real ``n x n`` systems per size ``n``, the real forms of ``H^H H`` with ``H`` an i.i.d. Rayleigh
 ``(ratio n/2) x n/2`` channel (so ``n = 16`` with ratio 16 is the paper's 128x8 case), with
 ``b = A x`` for a Gaussian ``x``, on the scenario's chip, for every outer scheme and LP-INV layout
@@ -12,43 +12,14 @@ average bits gained per iteration, the median contraction factor and the non-con
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import ClassVar
 
 import pandas as pd
 import torch
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .amc import AnalogSolver, SolverConfig, complex_to_real_matrix
-from .amc.config import OuterScheme
-
-
-def _even_sizes(sizes: list[int]) -> list[int]:
-    for n in sizes:
-        if n < 2 or n % 2:
-            raise ValueError(f"sizes must be even numbers >= 2 (real forms of complex systems); got {n}")
-    return sizes
-
-
-RealSizes = Annotated[list[int], AfterValidator(_even_sizes)]
-"""Sizes of real forms of complex systems: even numbers >= 2."""
-
-
-class PrecisionStudy(BaseModel):
-    """The ``precision`` section of a scenario.
-
-    Example:
-        >>> PrecisionStudy(sizes=[16, 32]).antenna_ratio
-        16
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    systems: int = Field(256, ge=1, le=100_000, description="Systems per size.")
-    sizes: RealSizes = Field(default_factory=lambda: [16], min_length=1, description="Real unknowns n (even).")
-    antenna_ratio: int = Field(16, ge=1, le=256, description="M/K of the Rayleigh channel (16: 128x8 at n=16).")
-    iterations: int = Field(10, ge=1, le=200)
-    schemes: list[OuterScheme] = Field(default_factory=lambda: ["richardson"], min_length=1)
-    layouts: list[Literal["blockamc", "monolithic"]] = Field(default_factory=lambda: ["blockamc"], min_length=1)
+from ..amc import AnalogSolver, SolverConfig, complex_to_real_matrix
+from ..scenario import AccuracyConfig, Scenario, SweepPoint, derive_seed
+from .base import Progress, Unit, UnitResult, section_unit
 
 
 def rayleigh_grams(systems: int, n: int, ratio: int, generator: torch.Generator) -> torch.Tensor:
@@ -64,7 +35,9 @@ def rayleigh_systems(systems: int, n: int, ratio: int, generator: torch.Generato
     return a, torch.randn(systems, n, generator=generator, dtype=torch.float64)
 
 
-def run_precision(study: PrecisionStudy, solver: SolverConfig, seed: int, device: str = "cpu") -> pd.DataFrame:
+def run_accuracy(
+    study: AccuracyConfig, solver: SolverConfig, seed: int, device: torch.device | str = "cpu"
+) -> pd.DataFrame:
     """One row per (size, layout, scheme, iteration); see the module docstring."""
     rows = []
     for n in study.sizes:
@@ -72,10 +45,10 @@ def run_precision(study: PrecisionStudy, solver: SolverConfig, seed: int, device
         b = (a @ x.unsqueeze(-1)).squeeze(-1)
         for layout in study.layouts:
             for scheme in study.schemes:
-                chip = solver.model_copy(update={"outer": scheme, "iterations": study.iterations})
+                chip = solver.model_copy(update={"outer": scheme})
                 if layout == "monolithic":
                     chip = chip.single_array(n)
-                result = AnalogSolver(chip, device=device, seed=seed).solve(a, b)
+                result = AnalogSolver(chip, device=device, seed=seed).solve(a, b, study.iterations)
                 err = torch.linalg.vector_norm(result.iterates.cpu() - x.unsqueeze(-2), dim=-1)
                 err = err / torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # [systems, K]
                 median = err.median(dim=0).values
@@ -98,3 +71,20 @@ def run_precision(study: PrecisionStudy, solver: SolverConfig, seed: int, device
                         }
                     )
     return pd.DataFrame(rows)
+
+
+class AccuracyStudy:
+    """The ``precision`` section: one unit per sweep point (every size, layout and scheme)."""
+
+    name: ClassVar[str] = "precision"
+    table: ClassVar[str] = "precision"
+
+    def units(self, point: SweepPoint) -> list[Unit]:
+        return [section_unit(self.name, point, "precision", derive_seed(point.seed, "precision"))]
+
+    def check(self, scenario: Scenario) -> None:
+        return None
+
+    def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
+        assert scenario.precision is not None
+        return UnitResult(run_accuracy(scenario.precision, scenario.amc, unit.seed, device))

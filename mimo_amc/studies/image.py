@@ -1,4 +1,4 @@
-"""Image transmission over the MIMO uplink and its recovery per detector and iteration.
+"""The image study: an image sent over the MIMO uplink, recovered per detector and iteration.
 
 An 8-bit image (grayscale or RGB) becomes a bit stream, MSB first, in row-major pixel
 order; consecutive bits fill the symbols of user 0, 1, ..., K-1 of a channel use, then the
@@ -17,71 +17,37 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import sionna.phy
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from skimage import color, data, io, transform
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .detect import Equalizer, NearestPointSlicer
-from .link import LinkConfig, Uplink
-
-#: Images shipped inside scikit-image (no download needed), usable by name.
-BUNDLED_IMAGES = (
-    "camera", "astronaut", "coffee", "chelsea", "rocket", "moon", "coins", "page", "text", "brick", "grass",
-    "gravel", "immunohistochemistry", "colorwheel", "logo",
-)  # fmt: skip
-
-
-class ImageConfig(BaseModel):
-    """The image sent over the link.
-
-    Example:
-        >>> ImageConfig(source="camera", size=[64, 64]).mode
-        'gray'
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    source: str = Field("camera", description=f"A bundled image ({', '.join(BUNDLED_IMAGES)}) or a PNG/JPEG path.")
-    size: list[int] | None = Field(None, min_length=2, max_length=2, description="Resize to [height, width] pixels.")
-    mode: Literal["gray", "rgb"] = Field("gray", description="Send one gray channel or three RGB channels.")
-    snr_db: float = Field(20.0, ge=-60, le=100, description="SNR of the transmission (link.snr_type convention).")
-    show_iterations: list[int] | None = Field(
-        None, description="Iterations shown in the figure (default: all); the table has every iteration."
-    )
-
-    @field_validator("source")
-    @classmethod
-    def _readable(cls, source: str) -> str:
-        if source in BUNDLED_IMAGES:
-            return source
-        path = Path(source)
-        if not path.is_file():
-            raise ValueError(
-                f"{source!r} is neither a bundled image ({', '.join(BUNDLED_IMAGES)}) nor an existing file"
-            )
-        try:
-            io.imread(path)
-        except Exception as exc:  # imageio/PIL raise many types for unreadable files
-            raise ValueError(f"cannot read image file {source!r}: {exc}") from None
-        return source
-
-    @field_validator("size")
-    @classmethod
-    def _positive(cls, size: list[int] | None) -> list[int] | None:
-        if size is not None and min(size) < 7:
-            raise ValueError(f"size must be [height, width] of at least 7 pixels each (SSIM's window); got {size}")
-        return size
+from ..detect import Equalizer, NearestPointSlicer, make_detectors
+from ..link import Uplink
+from ..metrics import image_quality
+from ..scenario import (
+    BUNDLED_IMAGES,
+    ImageConfig,
+    LinkConfig,
+    Scenario,
+    ScenarioError,
+    SweepPoint,
+    derive_seed,
+    sweep_points,
+)
+from .base import Progress, Unit, UnitResult, section_unit
 
 
 def load_image(cfg: ImageConfig) -> np.ndarray:
-    """The image as uint8, ``[H, W]`` (gray) or ``[H, W, 3]`` (RGB), resized if configured."""
+    """The image as uint8, ``[H, W]`` (gray) or ``[H, W, 3]`` (RGB), resized if configured.
+
+    Example:
+        >>> load_image(ImageConfig(source="camera", size=[16, 24])).shape
+        (16, 24)
+    """
     img = getattr(data, cfg.source)() if cfg.source in BUNDLED_IMAGES else io.imread(cfg.source)
     img = np.asarray(img)
     if img.dtype == bool:
@@ -113,18 +79,6 @@ def bits_to_image(bits: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
     """Rebuild a uint8 image of ``shape`` from received bits ``[..., bits]`` (padding dropped)."""
     flat = bits.reshape(-1).to(torch.uint8).cpu().numpy()[: 8 * math.prod(shape)]
     return np.packbits(flat).reshape(shape)
-
-
-def image_quality(original: np.ndarray, received: np.ndarray) -> dict[str, float | int | bool]:
-    """PSNR (NaN when lossless), lossless flag, SSIM, bit errors and wrong pixels."""
-    lossless = bool(np.array_equal(original, received))
-    psnr = math.nan if lossless else float(peak_signal_noise_ratio(original, received, data_range=255))
-    channel_axis = -1 if original.ndim == 3 else None
-    ssim = float(structural_similarity(original, received, data_range=255, channel_axis=channel_axis))
-    diff = original != received
-    wrong = int((diff.any(axis=-1) if original.ndim == 3 else diff).sum())
-    bit_errors = int(np.unpackbits(np.bitwise_xor(original, received)).sum())
-    return {"psnr_db": psnr, "lossless": lossless, "ssim": ssim, "bit_errors": bit_errors, "wrong_pixels": wrong}
 
 
 @dataclass(frozen=True)
@@ -183,3 +137,34 @@ def transmit_image(
     table["bits"] = image.size * 8
     table["padding_bits"] = padding
     return ImageTransmission(image, received, table)
+
+
+class ImageStudy:
+    """The ``image`` section: one unit per sweep point, the image through every detector."""
+
+    name: ClassVar[str] = "image"
+    table: ClassVar[str] = "image"
+
+    def units(self, point: SweepPoint) -> list[Unit]:
+        return [section_unit(self.name, point, "image", derive_seed(point.seed, "image"))]
+
+    def check(self, scenario: Scenario) -> None:
+        """Every image of the sweep must decode (validation only checks that the file exists)."""
+        for point in sweep_points(scenario):
+            cfg = point.scenario.image
+            if cfg is None or cfg.source in BUNDLED_IMAGES:
+                continue
+            try:
+                load_image(cfg)
+            except Exception as exc:  # imageio/PIL raise many types for unreadable files
+                raise ScenarioError(f"image.source: cannot read image file {cfg.source!r}: {exc}") from None
+
+    def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
+        cfg = scenario.image
+        assert cfg is not None
+        result = transmit_image(
+            load_image(cfg), scenario.link, make_detectors(scenario, unit.seed, device), cfg.snr_db,
+            seed=unit.seed, device=device, reference=scenario.detectors.reference,
+        )  # fmt: skip
+        arrays = {"original": result.original} | {f"{d}|{it}": img for (d, it), img in result.received.items()}
+        return UnitResult(result.table, arrays)

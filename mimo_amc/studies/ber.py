@@ -1,4 +1,4 @@
-"""Monte Carlo BER loop: every detector on the same channels and noise, Sionna-like stopping.
+"""The BER study: a Monte Carlo loop per (sweep point, SNR), every detector on the same data.
 
 For one SNR point, batches of channel realisations are drawn until every
 ``(detector, iteration)`` row has at least ``target_bit_errors`` bit errors or
@@ -10,34 +10,18 @@ serves as the reference for the solver-error columns.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import pandas as pd
 import sionna.phy
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from .detect import DigitalEqualizer, Equalizer, NearestPointSlicer
-from .link import LinkConfig, Uplink
-from .metrics import DetectionTally
-
-#: Marks the iteration convention in every table.
-ITERATION_NOTE = (
-    "iteration 1 = LP-INV alone (no refinement) for analog Richardson detectors, the first step for "
-    "FCG/FGMRES and digital iterative ones; 0 = one-shot digital detector"
-)
-
-
-class MonteCarloConfig(BaseModel):
-    """Stopping rule and batch size of the BER loop."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    realizations_per_batch: int = Field(64, ge=1, description="Channel realisations per batch (T uses each).")
-    target_bit_errors: int = Field(200, ge=1, description="Stop once every row has this many bit errors.")
-    max_bits: int = Field(2_000_000, ge=1, description="Or once this many bits were simulated per row.")
-    seed: int = Field(0, ge=0, description="Scenario seed; every sweep point and SNR derives its own.")
-    confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the BER intervals.")
+from ..detect import DigitalEqualizer, Equalizer, NearestPointSlicer, make_detectors
+from ..link import Uplink
+from ..metrics import DetectionTally
+from ..scenario import LinkConfig, MonteCarloConfig, Scenario, SweepPoint
+from .base import Progress, Unit, UnitResult
 
 
 def simulate_snr(
@@ -48,7 +32,7 @@ def simulate_snr(
     *,
     seed: int,
     device: torch.device | str = "cpu",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """BER/SER/EVM and solver metrics of every detector at one SNR point.
 
@@ -92,3 +76,28 @@ def simulate_snr(
     frame.insert(2, "no", batch.no)
     frame["wall_time_s"] = time.perf_counter() - start
     return frame
+
+
+class BERStudy:
+    """BER, SER, EVM and solver metrics per (sweep point, SNR, detector, iteration): one unit per SNR."""
+
+    name: ClassVar[str] = "ber"
+    table: ClassVar[str] = "results"
+
+    def units(self, point: SweepPoint) -> list[Unit]:
+        return [
+            Unit(self.name, point, f"snr_{float(snr)!r}", float(snr), point.snr_seed(snr))
+            for snr in point.scenario.link.snr_db
+        ]
+
+    def check(self, scenario: Scenario) -> None:
+        return None
+
+    def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
+        assert unit.target is not None
+        detectors = make_detectors(scenario, unit.seed, device)
+        frame = simulate_snr(
+            scenario.link, detectors, scenario.monte_carlo, unit.target, seed=unit.seed, device=device,
+            progress=progress,
+        )  # fmt: skip
+        return UnitResult(frame)

@@ -1,0 +1,41 @@
+"""Circuit cost model of the chip: parameters (:mod:`.params`), circuit primitives
+(:mod:`.circuit`) and the cost of one solve (:mod:`.solve`). Comparison tables, measured digital
+baselines and quoted literature figures are not the chip's and live in :mod:`mimo_amc.studies`.
+"""
+
+from .circuit import (
+    LPINVSettling,
+    OperationTimes,
+    adc_energy_j,
+    circuit_rate,
+    dac_energy_j,
+    lpinv_settling,
+    opamp_power_w,
+    operation_times,
+    settling_time_s,
+    time_constant_s,
+)
+from .params import FAST_GBWP_HZ, MEASURED_GBWP_HZ, OPAMPS, CostConfig, assumption_rows
+from .solve import OperationCountsLike, SolveCost, detected_bits_per_s, solve_cost
+
+__all__ = [
+    "FAST_GBWP_HZ",
+    "MEASURED_GBWP_HZ",
+    "OPAMPS",
+    "CostConfig",
+    "LPINVSettling",
+    "OperationCountsLike",
+    "OperationTimes",
+    "SolveCost",
+    "adc_energy_j",
+    "assumption_rows",
+    "circuit_rate",
+    "dac_energy_j",
+    "detected_bits_per_s",
+    "lpinv_settling",
+    "opamp_power_w",
+    "operation_times",
+    "settling_time_s",
+    "solve_cost",
+    "time_constant_s",
+]

@@ -1,0 +1,118 @@
+"""The detection problem in canonical form: the Gram system of the matched-filter output.
+
+All detectors solve ``A z = H^H y`` with ``A = H^H H`` (ZF) or ``A = H^H H + N0 I`` (MMSE). MMSE
+estimates are unbiased per user, ``x_k = z_k / (1 - N0 [A^-1]_kk)``, as in
+:func:`sionna.phy.mimo.lmmse_equalizer`.
+
+**Block fading.** Pass ``h [..., 1, M, K]`` with ``y [..., T, M]``: the Gram matrix of each
+realisation is formed (and, for the analog detector, written to the chip) once and the ``T``
+received vectors are solved against it.
+
+**Noise.** The detectors assume white noise, ``s = N0 I`` (checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..amc import HPINVResult
+from ..scenario.detectors import Kind
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Output of :meth:`Equalizer.detect`.
+
+    Attributes:
+        x_hat: ``[..., I, K]`` complex128 estimates, one per reported iteration.
+        no_eff: ``[..., K]`` float64 effective noise variance of the exact detector.
+        iterations: the ``I`` iteration counts of ``x_hat`` (``(0,)`` for one-shot detectors).
+        solver_result: the analog solve (per channel realisation: ``contraction``,
+            ``converged``, ``hpmvm_tv_bound``; computed on access), or None.
+    """
+
+    x_hat: torch.Tensor
+    no_eff: torch.Tensor
+    iterations: tuple[int, ...]
+    solver_result: HPINVResult | None = None
+
+
+@dataclass(frozen=True)
+class GramSystem:
+    """The detection problem in canonical form.
+
+    ``R`` received vectors share each channel matrix: ``A [*, K, K]``, ``rhs [*, R, K]``
+    (``H^H y`` per vector), ``no [*]``; :meth:`restore` maps ``[*, R, ...]`` back to the
+    caller's batch shape ``[..., ...]``.
+    """
+
+    gram: torch.Tensor
+    rhs: torch.Tensor
+    no: torch.Tensor
+    batch_shape: tuple[int, ...]
+    kind: Kind
+
+    @classmethod
+    def build(cls, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor, kind: Kind, dtype: torch.dtype) -> GramSystem:
+        """Form ``A`` and ``H^H y`` in ``dtype`` from Sionna-shaped inputs (module docstring)."""
+        y, h = y.to(dtype), h.to(dtype)
+        yb, hb = tuple(y.shape[:-1]), tuple(h.shape[:-2])
+        no = white_noise_variance(s).to(y.real.dtype)
+        no = no.expand(torch.broadcast_shapes(no.shape, yb))
+        shared = len(hb) == len(yb) and len(yb) > 0 and hb[-1] == 1 and hb[:-1] == yb[:-1]
+        if shared and bool((no == no[..., :1]).all()):
+            hc, yc, no = h.squeeze(-3), y, no[..., 0]
+        else:
+            shape = torch.broadcast_shapes(hb, yb)
+            hc, yc, no = h.expand(*shape, *h.shape[-2:]), y.expand(*shape, y.shape[-1]).unsqueeze(-2), no
+            no = no.expand(shape)
+            yb = tuple(shape)
+        gram = hc.mH @ hc
+        if kind == "mmse":
+            gram = gram + no[..., None, None] * torch.eye(gram.shape[-1], dtype=dtype, device=gram.device)
+        return cls(gram, yc @ hc.conj(), no, yb, kind)
+
+    def restore(self, t: torch.Tensor, trailing: int) -> torch.Tensor:
+        """``[*, R, <trailing dims>] -> [batch..., <trailing dims>]``."""
+        return t.reshape(*self.batch_shape, *t.shape[t.dim() - trailing :])
+
+    def finish(self, z: torch.Tensor) -> Detection:
+        """Unbias MMSE estimates and attach the exact effective noise; ``z [*, R, I, K]``."""
+        diag_inv = torch.linalg.inv(self.gram).diagonal(dim1=-2, dim2=-1).real  # [*, K]
+        no = self.no[..., None]
+        if self.kind == "zf":
+            no_eff = no * diag_inv
+        else:
+            gain = 1 - no * diag_inv  # diag(W H)
+            z = z / gain[..., None, None, :]
+            no_eff = 1 / gain - 1
+        no_eff = no_eff.unsqueeze(-2).expand(*z.shape[:-2], no_eff.shape[-1])  # [*, R, K]
+        return Detection(self.restore(z, 2), self.restore(no_eff, 1), (0,))
+
+
+def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
+    """``N0 [...]`` of a white noise covariance ``s = N0 I`` of shape ``[..., M, M]``.
+
+    Raises:
+        ValueError: if ``s`` is not a (batch of) scaled identity matrices.
+    """
+    batch = s.shape[:-2]
+    # Check each distinct matrix once: broadcast (stride-0) batch dimensions repeat one matrix.
+    s = s[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in s.stride()[:-2])]
+    diag = s.diagonal(dim1=-2, dim2=-1)
+    no = diag.real.mean(-1)
+    # Off-diagonal energy = total energy - diagonal energy (torch's complex norms are slow).
+    off = _energy(s, 2) - _energy(diag, 1)
+    spread = _energy(diag - no[..., None], 1).sqrt()
+    scale = no * s.shape[-1] ** 0.5
+    if (off.clamp_min(0).sqrt() > 1e-6 * scale).any() or (spread > 1e-6 * scale).any():
+        raise ValueError("the detectors assume white noise s = N0 * I; whiten the channel first")
+    return no.expand(batch)
+
+
+def _energy(t: torch.Tensor, dims: int) -> torch.Tensor:
+    """Sum of ``|t|^2`` over the last ``dims`` dimensions (an einsum: no squared temporary)."""
+    parts = (torch.view_as_real(t) if t.is_complex() else t.unsqueeze(-1)).flatten(-dims - 1)
+    return torch.einsum("...i,...i->...", parts, parts)

@@ -1,0 +1,8 @@
+"""Metrics: error tallies, clustered confidence intervals, BER parity, image quality."""
+
+from .image import image_quality
+from .intervals import clopper_pearson, design_effect
+from .parity import parity_band, parity_iterations
+from .tally import DetectionTally
+
+__all__ = ["DetectionTally", "clopper_pearson", "design_effect", "image_quality", "parity_band", "parity_iterations"]

@@ -1,0 +1,144 @@
+"""Running error and solver tallies of the BER study, per detector and reported iteration.
+
+:class:`DetectionTally` accumulates, batch by batch, per detector and per reported iteration: bit
+and symbol errors, error vector magnitude, the relative error of the detector's estimate against the
+exact float64 solution of the same (ZF or MMSE) system, and, for analog detectors, the fraction of
+channel realisations whose programmed matrix does not contract (``rho >= 1``) or contracts slowly
+(``rho > 0.5``). Its BER intervals treat channel realisations as clusters (:mod:`.intervals`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+
+from ..detect import Detection
+from .intervals import clopper_pearson, design_effect
+
+
+@dataclass
+class _Row:
+    bits: int = 0
+    bit_errors: int = 0
+    symbols: int = 0
+    symbol_errors: int = 0
+    error_energy: float = 0.0
+    signal_energy: float = 0.0
+    solver_error_sum: float = 0.0
+    solver_log_error_sum: float = 0.0
+    solver_vectors: int = 0
+    clusters: int = 0
+    error_sq_sum: float = 0.0
+
+
+@dataclass
+class _Solver:
+    realizations: int = 0
+    diverging: int = 0
+    slow: int = 0
+    tv_bound: float = 0.0
+
+
+@dataclass
+class DetectionTally:
+    """Running totals per ``(detector, iteration)``; see the module docstring."""
+
+    rows: dict[tuple[str, int], _Row] = field(default_factory=dict)
+    solvers: dict[str, _Solver] = field(default_factory=dict)
+
+    def add(
+        self,
+        name: str,
+        detection: Detection,
+        bits_hat: torch.Tensor,
+        bits: torch.Tensor,
+        x: torch.Tensor,
+        reference: torch.Tensor | None,
+    ) -> None:
+        """Count one batch.
+
+        Args:
+            name: Detector name.
+            detection: Its output, ``x_hat [..., I, K]``.
+            bits_hat: Decided bits ``[..., I, K, bits_per_symbol]``.
+            bits: Transmitted bits ``[..., K, bits_per_symbol]``.
+            x: Transmitted symbols ``[..., K]``.
+            reference: Exact float64 estimate of the same system ``[..., K]``, or None.
+        """
+        bit_err = (bits_hat != bits.unsqueeze(-3)).sum(dim=-1)  # [..., I, K]
+        # Errors per channel realisation (leading batch dimension): [I, B].
+        per_cluster = bit_err.movedim(-2, 0)
+        clusters = per_cluster.shape[1] if per_cluster.dim() > 2 else 1
+        per_cluster = per_cluster.reshape(per_cluster.shape[0], clusters, -1).sum(-1, dtype=torch.float64)
+        error_sq = per_cluster.square().sum(-1)  # [I]
+        err = (detection.x_hat - x.unsqueeze(-2)).abs().square()
+        n_vec = x[..., 0].numel()
+        if reference is not None:
+            rel = torch.linalg.vector_norm(detection.x_hat - reference.unsqueeze(-2), dim=-1)
+            rel = (rel / torch.linalg.vector_norm(reference, dim=-1).unsqueeze(-1)).flatten(0, -2)  # [vectors, I]
+        for i, it in enumerate(detection.iterations):
+            row = self.rows.setdefault((name, it), _Row())
+            row.bits += bits.numel()
+            row.bit_errors += int(bit_err[..., i, :].sum())
+            row.clusters += clusters
+            row.error_sq_sum += float(error_sq[i])
+            row.symbols += x.numel()
+            row.symbol_errors += int((bit_err[..., i, :] > 0).sum())
+            row.error_energy += float(err[..., i, :].sum())
+            row.signal_energy += float(x.abs().square().sum())
+            if reference is not None:
+                row.solver_error_sum += float(rel[:, i].sum())
+                row.solver_log_error_sum += float(torch.log10(rel[:, i].clamp_min(1e-16)).sum())
+                row.solver_vectors += n_vec
+        result = detection.solver_result
+        if result is not None:
+            s = self.solvers.setdefault(name, _Solver())
+            s.realizations += result.contraction.numel()
+            s.diverging += int((~result.converged).sum())
+            s.slow += int((result.contraction > 0.5).sum())
+            s.tv_bound += float(result.hpmvm_tv_bound.sum())
+
+    def min_bit_errors(self) -> int:
+        """Fewest bit errors over all rows (drives the stopping rule)."""
+        return min((r.bit_errors for r in self.rows.values()), default=0)
+
+    @property
+    def bits(self) -> int:
+        """Bits simulated per row."""
+        return max((r.bits for r in self.rows.values()), default=0)
+
+    def to_frame(self, confidence: float = 0.95) -> pd.DataFrame:
+        """One row per ``(detector, iteration)`` with rates, intervals (module docstring) and solver columns."""
+        records = []
+        for (name, it), r in self.rows.items():
+            deff = design_effect(r.bit_errors, r.bits, r.clusters, r.error_sq_sum)
+            lo, hi = clopper_pearson(r.bit_errors, r.bits, confidence, deff)
+            s = self.solvers.get(name)
+            records.append(
+                {
+                    "detector": name,
+                    "iteration": it,
+                    "bits": r.bits,
+                    "bit_errors": r.bit_errors,
+                    "ber": r.bit_errors / r.bits,
+                    "ber_ci_low": lo,
+                    "ber_ci_high": hi,
+                    "ber_design_effect": deff,
+                    "symbols": r.symbols,
+                    "symbol_errors": r.symbol_errors,
+                    "ser": r.symbol_errors / r.symbols,
+                    "evm": math.sqrt(r.error_energy / r.signal_energy),
+                    "solver_error_mean": r.solver_error_sum / r.solver_vectors if r.solver_vectors else math.nan,
+                    "solver_error_geomean": (
+                        10 ** (r.solver_log_error_sum / r.solver_vectors) if r.solver_vectors else math.nan
+                    ),
+                    "realizations": s.realizations if s else math.nan,
+                    "nonconverged_fraction": s.diverging / s.realizations if s else math.nan,
+                    "slow_fraction": s.slow / s.realizations if s else math.nan,
+                    "hpmvm_tv_bound": s.tv_bound if s else math.nan,
+                }
+            )
+        return pd.DataFrame.from_records(records)

@@ -1,0 +1,156 @@
+"""The cost study's section: cost tables, measured digital solves, assumptions, quoted figures,
+throughput figures, and the crossover and scaling summary.
+
+Writes ``tables/cost.{md,tex,csv}`` (one row per layout, timing, scheme and N),
+``tables/digital.{md,csv}`` (every measurement), ``tables/assumptions.md`` (every assumption with its
+source, and derived values), ``tables/quoted.md`` (published figures, never mixed with measurements)
+and ``figures/throughput_<layout>_<timing>`` (throughput vs N, log-log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..amc import SolverConfig
+from ..amc.cost import OPAMPS, CostConfig, adc_energy_j, assumption_rows, opamp_power_w
+from ..amc.hpmvm import partial_sum_adc_bits
+from ..scenario import CostStudyConfig
+from ..studies import STUDIES
+from ..studies.cost import COLUMNS, crossover_n, scaling_exponents
+from ..studies.digital import best_digital
+from ..studies.quoted import quoted_figures_table
+from .common import ReportContext, Section, new_figure, save_figure, write_table
+
+
+def plot_throughput(
+    table: pd.DataFrame,
+    digital: pd.DataFrame | None,
+    path: Path,
+    formats: list[str],
+    labels: Mapping[str, float] = OPAMPS,
+) -> None:
+    """Throughput vs ``n`` (log-log): analog per op-amp label against every measured digital series.
+
+    Args:
+        table: Output of :func:`comparison_table`.
+        digital: Output of :func:`measure_digital` (per device and dtype, the best op and batch per
+            ``n`` is drawn); None draws the analog curves only.
+        path, formats: Output file without suffix, and its formats.
+        labels: Op-amp labels (and GBWP, for the legend) present in ``table``.
+    """
+    fig, axes = new_figure(figsize=(6.4, 4.4))
+    ax = axes[0, 0]
+    iterations = int(table["iterations"].iloc[0])
+    for label, gbwp in labels.items():
+        ax.plot(
+            table["n"],
+            table[f"analog_solves_per_s_{label}"],
+            "o-",
+            label=f"analog HP-INV, {iterations} it., GBWP {gbwp / 1e6:g} MHz ({label}; model)",
+        )
+    if digital is not None and len(digital):
+        for (device, dtype), grp in best_digital(digital).groupby(["device", "dtype"]):
+            ax.plot(grp["n"], grp["solves_per_s"], "s--", label=f"digital {device} {dtype} (measured)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("system size N (real unknowns)")
+    ax.set_ylabel("throughput (solves/s)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    save_figure(fig, path, formats)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def assumptions_table(cost: CostConfig, solver: SolverConfig) -> pd.DataFrame:
+    """Every assumption of the cost model (name, value, unit, source), then derived values (``derived.*``)."""
+    rows = [{**r, "value": _fmt(r["value"])} for r in assumption_rows(cost, solver)]
+    derived = [
+        ("opamp_power", f"{opamp_power_w(cost) * 1e6:.3g}", "uW", "at gbwp_hz, from the op-amp fields"),
+        ("lpinv_adc_energy", f"{adc_energy_j(solver.lpinv.converters.adc_bits, cost) * 1e12:.3g}", "pJ",
+         "per conversion, from the ADC FoMs"),
+    ]  # fmt: skip
+    for n in (8, 128):
+        bits = partial_sum_adc_bits(n, solver)
+        derived.append((f"hpmvm_adc_energy(n={n})", f"{adc_energy_j(bits, cost) * 1e12:.3g}", "pJ",
+                        f"{bits}-bit partial-sum ADC, per conversion"))  # fmt: skip
+    rows += [{"name": f"derived.{n}", "value": v, "unit": u, "source": s} for n, v, u, s in derived]
+    return pd.DataFrame(rows)
+
+
+def _reference_n(sizes) -> int:
+    """The N of the summary's throughput column: 128 (the paper's) when costed, else the largest."""
+    return 128 if 128 in sizes else int(max(sizes))
+
+
+def _n(value: float | None) -> str:
+    return "never on this grid" if value is None else f"{value:.0f}"
+
+
+def summary(study: CostStudyConfig, table: pd.DataFrame, rates: pd.DataFrame) -> str:
+    """Crossover N and scaling exponents per (layout, timing, scheme), and the measured settling rates."""
+    n_ref = _reference_n(study.sizes)
+    lines = [
+        f"Analog HP-INV model ({study.iterations} iterations per solve) against `torch.linalg.solve`/`inv` "
+        f"({study.digital_dtype}) measured on this machine. Every assumption: `tables/assumptions.md`; "
+        "published figures (never mixed with measurements): `tables/quoted.md`.",
+        "",
+        "| layout | timing | scheme | crossover N (16 MHz) | crossover N (300 MHz) | analog/digital "
+        f"throughput at N={n_ref} (16 MHz) | (300 MHz) | analog time/iteration ~ N^p | digital time/solve ~ N^p |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (layout, timing, scheme), g in table.groupby(["layout", "timing", "scheme"], sort=False):
+        slopes = scaling_exponents(g)
+        at = g.set_index("n")
+        lines.append(
+            f"| {layout} | {timing} | {scheme} | {_n(crossover_n(g, 'slow'))} | {_n(crossover_n(g, 'fast'))} | "
+            f"{at.loc[n_ref, 'ratio_slow']:.3g} | {at.loc[n_ref, 'ratio_fast']:.3g} | "
+            f"{slopes['analog_slow']:.2f} | {slopes['digital']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Settling mode assumes lambda_min(D^-1 G) = {study.model.lpinv_rate} for every INV array. Measured on "
+        "32 programmed Gram matrices (real forms of 4N x N/2 Rayleigh channels) per N, slowest array per "
+        "system (rows with small lambda mean that the settling-mode rows above are optimistic for that layout):",
+        "",
+        rates.to_markdown(index=False, floatfmt=".3g"),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def section(ctx: ReportContext) -> Section | None:
+    """Every cost table and figure (see the module docstring)."""
+    rows = ctx.store.table("cost")
+    if rows.empty:
+        return None
+    directory, tables = ctx.directory, ctx.directory / "tables"
+    several = rows.point.nunique() > 1
+    shown = rows[[c for c in (["point"] if several else []) + COLUMNS if c in rows.columns]]
+    blocks = [("Cost per solve", write_table(shown, tables / "cost", ""))]
+    figures, digital_frames = [], []
+    for p in ctx.points:
+        study = p.scenario.cost
+        units = [u for u in STUDIES["cost"].units(p) if ctx.store.has(u)] if study else []
+        for unit in units:
+            digital = ctx.store.extra_table(unit, "digital")
+            digital_frames.append(digital.assign(point=p.index) if several else digital)
+            mine = rows[rows.point == p.index]
+            title = "Cost study" + (f" (point {p.index})" if several else "")
+            blocks.insert(len(blocks) - 1, (title, summary(study, mine, ctx.store.extra_table(unit, "rates"))))
+            for (layout, timing), g in mine.groupby(["layout", "timing"], sort=False):
+                name = f"throughput_{layout}_{timing}" + (f"_point{p.index}" if several else "")
+                plot_throughput(g[g.scheme == study.schemes[0]], digital, directory / "figures" / name, ctx.formats)
+                figures.append(f"figures/{name}.png")
+    digital = pd.concat(digital_frames, ignore_index=True)
+    write_table(digital, tables / "digital", "", formats=("csv", "md"))
+    chip = ctx.points[0].scenario
+    write_table(assumptions_table(chip.cost.model, chip.amc), tables / "assumptions", "", formats=("md",))
+    write_table(quoted_figures_table(), tables / "quoted", "", formats=("md",))
+    return Section(blocks, figures)

@@ -1,0 +1,136 @@
+"""The complete experiment: :class:`Scenario`, its sweep and output sections.
+
+A scenario has the sections ``link`` (:class:`~.link.LinkConfig`), ``detectors``
+(:class:`~.detectors.DetectorsConfig`), ``amc`` (:class:`~mimo_amc.amc.SolverConfig`, optionally
+``preset: NAME``), ``monte_carlo`` (:class:`~.studies.MonteCarloConfig`), ``sweep``
+(:class:`SweepConfig`), the optional study sections ``image``, ``precision`` and ``cost``
+(:mod:`.studies`) and ``output``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from ..amc import Section, SolverConfig
+from .chip import chip_config, resolve_preset
+from .detectors import DetectorInfo, DetectorsConfig
+from .link import LinkConfig
+from .studies import AccuracyConfig, CostStudyConfig, ImageConfig, MonteCarloConfig
+
+
+class SweepConfig(Section):
+    """Sweep over dotted scenario keys: the cartesian product of ``grid`` times the rows of ``zip``.
+
+    Example (YAML)::
+
+        sweep:
+          grid: {amc.device.bits: [3, 4], link.num_users: [4, 8]}
+          zip: {amc.lpinv.prog_sigma: [0.01, 0.02], amc.hpmvm.prog_sigma: [1.0e-4, 2.0e-4]}
+    """
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values (cartesian product)")
+    zip: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values (zipped, equal lengths)")
+
+    @field_validator("grid", "zip")
+    @classmethod
+    def _non_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"the sweep over {key!r} has no values; give at least one")
+        return v
+
+    @model_validator(mode="after")
+    def _zip_lengths(self) -> SweepConfig:
+        lengths = {k: len(v) for k, v in self.zip.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"zip lists must have equal lengths; got {lengths}")
+        if both := sorted(set(self.grid) & set(self.zip)):
+            raise ValueError(f"{both} appear in both grid and zip; sweep each key in one of them")
+        return self
+
+
+class OutputConfig(Section):
+    """Where and in which formats results are written."""
+
+    directory: str | None = Field(None, description="Results folder; default results/<scenario name>.")
+    figures: list[Literal["png", "pdf"]] = Field(default_factory=lambda: ["png", "pdf"], min_length=1)
+
+
+class Scenario(Section):
+    """A complete, validated experiment."""
+
+    OPTIONAL_STUDIES: ClassVar[tuple[str, ...]] = ("image", "precision", "cost")
+    """Sections that switch a study on by being present (the BER study runs when ``link.snr_db`` is set)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used as the results folder name.")
+    description: str = ""
+    link: LinkConfig = Field(default_factory=LinkConfig)
+    detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
+    amc: SolverConfig = Field(default_factory=SolverConfig, description="The chip (preset: NAME names one).")
+    monte_carlo: MonteCarloConfig = Field(default_factory=MonteCarloConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    image: ImageConfig | None = Field(None, description="Also send an image over the link (optional).")
+    precision: AccuracyConfig | None = Field(None, description="Also measure solver precision per iteration.")
+    cost: CostStudyConfig | None = Field(
+        None, description="Also project hardware cost against measured digital solves."
+    )
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("amc", mode="before")
+    @classmethod
+    def _preset(cls, value: Any) -> Any:
+        return resolve_preset(value) if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _variants(self) -> Scenario:
+        for name in self.detectors.variants:
+            try:
+                self.chip(name)
+            except (ValidationError, ValueError) as exc:
+                if not isinstance(exc, ValidationError):
+                    raise ValueError(f"detectors.variants.{name}.amc: {exc}") from None
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(
+                    f"detectors.variants.{name}.amc: field {where!r} = {first.get('input')!r}: {first['msg']}"
+                ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> Scenario:
+        if not self.studies:
+            raise ValueError("link.snr_db is empty and there is no image, precision or cost section: give an SNR point")
+        return self
+
+    @property
+    def studies(self) -> list[str]:
+        """The studies this scenario runs: ``ber`` (when ``link.snr_db`` is set), then the optional ones present."""
+        ber = ["ber"] if self.link.snr_db else []
+        return ber + [s for s in self.OPTIONAL_STUDIES if getattr(self, s) is not None]
+
+    def detector(self, name: str) -> DetectorInfo:
+        """The catalogue entry of a detector of this scenario (built-in or analog variant)."""
+        return self.detectors.info(name)
+
+    def chip(self, name: str | None = None) -> SolverConfig:
+        """The chip of an analog detector: the ``amc`` section, with a variant's changes for a variant name."""
+        if name in self.detectors.variants:
+            return chip_config(self.detectors.variants[name].amc, base=self.amc)
+        return self.amc
+
+    def outer(self, name: str) -> str | None:
+        """The outer scheme of an analog detector (None for digital ones)."""
+        return self.chip(name).outer if self.detector(name).family == "analog" else None
+
+    @property
+    def results_dir(self) -> Path:
+        """The results folder: ``output.directory`` or ``results/<name>``."""
+        return Path(self.output.directory or Path("results") / self.name)
+
+    def to_yaml(self) -> str:
+        """The fully expanded scenario (every default written out) as YAML."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

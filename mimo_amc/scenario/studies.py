@@ -1,0 +1,123 @@
+"""The study sections of a scenario: ``monte_carlo`` (the BER study), ``image``, ``precision``, ``cost``.
+
+Each optional section switches its study on (:mod:`mimo_amc.studies` runs them); the BER study runs
+whenever ``link.snr_db`` is not empty. These classes are the schema only: nothing here reads an
+image or measures anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from ..amc import CostConfig, Section
+from ..amc.config import OuterScheme
+
+BUNDLED_IMAGES = (
+    "camera", "astronaut", "coffee", "chelsea", "rocket", "moon", "coins", "page", "text", "brick", "grass",
+    "gravel", "immunohistochemistry", "colorwheel", "logo",
+)  # fmt: skip
+"""Images shipped inside scikit-image (no download needed), usable by name."""
+
+
+class MonteCarloConfig(Section):
+    """Stopping rule and batch size of the BER loop."""
+
+    realizations_per_batch: int = Field(64, ge=1, description="Channel realisations per batch (T uses each).")
+    target_bit_errors: int = Field(200, ge=1, description="Stop once every row has this many bit errors.")
+    max_bits: int = Field(2_000_000, ge=1, description="Or once this many bits were simulated per row.")
+    seed: int = Field(0, ge=0, description="Scenario seed; every sweep point and SNR derives its own.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the BER intervals.")
+
+
+class ImageConfig(Section):
+    """The ``image`` section: an image sent over the link.
+
+    Validation checks that the source names a bundled image or an existing file; it is decoded
+    (and a bad file reported) when the run starts, before any unit is computed.
+
+    Example:
+        >>> ImageConfig(source="camera", size=[64, 64]).mode
+        'gray'
+    """
+
+    source: str = Field("camera", description=f"A bundled image ({', '.join(BUNDLED_IMAGES)}) or a PNG/JPEG path.")
+    size: list[int] | None = Field(None, min_length=2, max_length=2, description="Resize to [height, width] pixels.")
+    mode: Literal["gray", "rgb"] = Field("gray", description="Send one gray channel or three RGB channels.")
+    snr_db: float = Field(20.0, ge=-60, le=100, description="SNR of the transmission (link.snr_type convention).")
+    show_iterations: list[int] | None = Field(
+        None, description="Iterations shown in the figure (default: all); the table has every iteration."
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _exists(cls, source: str) -> str:
+        if source not in BUNDLED_IMAGES and not Path(source).is_file():
+            raise ValueError(
+                f"{source!r} is neither a bundled image ({', '.join(BUNDLED_IMAGES)}) nor an existing file"
+            )
+        return source
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, size: list[int] | None) -> list[int] | None:
+        if size is not None and min(size) < 7:
+            raise ValueError(f"size must be [height, width] of at least 7 pixels each (SSIM's window); got {size}")
+        return size
+
+
+def _even_sizes(sizes: list[int]) -> list[int]:
+    for n in sizes:
+        if n < 2 or n % 2:
+            raise ValueError(f"sizes must be even numbers >= 2 (real forms of complex systems); got {n}")
+    return sizes
+
+
+RealSizes = Annotated[list[int], AfterValidator(_even_sizes)]
+"""Sizes of real forms of complex systems: even numbers >= 2."""
+
+Layout = Literal["blockamc", "monolithic"]
+"""LP-INV layout: ``blockamc`` on the configured INV arrays, ``monolithic`` one ``n x n`` array."""
+
+
+class AccuracyConfig(Section):
+    """The ``precision`` section: solver accuracy per iteration on Rayleigh Gram systems.
+
+    Example:
+        >>> AccuracyConfig(sizes=[16, 32]).antenna_ratio
+        16
+    """
+
+    systems: int = Field(256, ge=1, le=100_000, description="Systems per size.")
+    sizes: RealSizes = Field(default_factory=lambda: [16], min_length=1, description="Real unknowns n (even).")
+    antenna_ratio: int = Field(16, ge=1, le=256, description="M/K of the Rayleigh channel (16: 128x8 at n=16).")
+    iterations: int = Field(10, ge=1, le=200)
+    schemes: list[OuterScheme] = Field(default_factory=lambda: ["richardson"], min_length=1)
+    layouts: list[Layout] = Field(default_factory=lambda: ["blockamc"], min_length=1)
+
+
+class CostStudyConfig(Section):
+    """The ``cost`` section: analog cost per solve against digital solves measured on this machine.
+
+    Example:
+        >>> CostStudyConfig().sizes
+        [8, 16, 32, 64, 128, 256]
+    """
+
+    model: CostConfig = Field(default_factory=CostConfig, description="Circuit and energy assumptions.")
+    sizes: RealSizes = Field(
+        default_factory=lambda: [8, 16, 32, 64, 128, 256],
+        min_length=1,
+        description="Real system sizes N (even, >= 2: N = 2K unknowns of a complex K-user system).",
+    )
+    iterations: int = Field(3, ge=1, le=100, description="HP-INV iterations per solve.")
+    schemes: list[OuterScheme] = Field(default_factory=lambda: ["richardson"], min_length=1)
+    layouts: list[Layout] = Field(default_factory=lambda: ["blockamc", "monolithic"], min_length=1)
+    timings: list[Literal["fixed", "settling"]] = Field(default_factory=lambda: ["fixed", "settling"], min_length=1)
+    digital_batches: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [256, 4096], min_length=1, description="Batch sizes of the digital measurements."
+    )
+    digital_dtype: Literal["float32", "float64"] = Field("float32", description="Digital series compared with.")
+    bits_per_symbol: int = Field(8, ge=1, le=10, description="For detected bits/s: N = 2K real unknowns.")

@@ -1,0 +1,60 @@
+"""Studies: every kind of experiment the harness runs, behind one protocol (:mod:`.base`).
+
+:data:`STUDIES` is the registry that the runner, the store, the CLI and the report iterate over, in
+this order: ``ber`` (:mod:`.ber`), ``image`` (:mod:`.image`), ``precision`` (solver accuracy,
+:mod:`.accuracy`) and ``cost`` (:mod:`.cost`). A scenario runs the studies it names in
+``Scenario.studies``.
+
+Example:
+    >>> list(STUDIES)
+    ['ber', 'image', 'precision', 'cost']
+    >>> STUDIES["ber"].table
+    'results'
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..scenario import Scenario, SweepPoint
+from .accuracy import AccuracyStudy
+from .base import Progress, Study, Unit, UnitResult
+from .ber import BERStudy
+from .cost import CostStudy
+from .image import ImageStudy
+
+STUDIES: dict[str, Study] = {s.name: s for s in (BERStudy(), ImageStudy(), AccuracyStudy(), CostStudy())}
+"""Every study by name (the names ``Scenario.studies`` lists)."""
+
+
+def scenario_units(points: list[SweepPoint], only: list[str] | None = None) -> list[Unit]:
+    """Every unit of the sweep, study by study in registry order (``only``: just these studies)."""
+    units = []
+    for name, study in STUDIES.items():
+        if only is not None and name not in only:
+            continue
+        units += [u for p in points if name in p.scenario.studies for u in study.units(p)]
+    return units
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Every study's own checks of ``scenario`` (raise :class:`~mimo_amc.scenario.ScenarioError`)."""
+    for name in scenario.studies:
+        STUDIES[name].check(scenario)
+
+
+def run_unit(unit: Unit, device: torch.device | str, threads: int, progress: Progress | None = None) -> UnitResult:
+    """Compute one unit in this process: a pure function of the unit (its resolved point and seed).
+
+    ``threads`` torch CPU threads are used (results can depend on it in the last bits). They are set
+    only when they differ from the current count: with torch 2.13's MKL, an explicit
+    ``torch.set_num_threads(2)`` on a 2-core machine makes later batched ``torch.linalg.inv_ex`` calls
+    of the cost study fail ("Pivots given to lu_solve must all be greater or equal to 1"), while the
+    same count left at its default does not.
+    """
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return STUDIES[unit.study].run(unit.point.scenario, unit, device, progress)
+
+
+__all__ = ["STUDIES", "Study", "Unit", "UnitResult", "check_scenario", "run_unit", "scenario_units"]
