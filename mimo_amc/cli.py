@@ -1,6 +1,7 @@
-"""Command line: ``mimo-amc run | validate | cost | reproduce | report`` (and ``python run_experiment.py``).
+"""Command line: ``mimo-amc run | validate | cost | reproduce | compare | report`` (and ``run_experiment.py``).
 
-Exit codes: 0 success, 2 invalid input (scenario, override or results folder), 130 interrupted.
+Exit codes: 0 success, 1 ``compare`` found differences, 2 invalid input (scenario, override or results
+folder), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .scenario import CostStudyConfig, ScenarioError, load_scenario, sweep_points
 
@@ -90,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--results", default="results", help="results root (default: results)")
     repro.add_argument("--scenarios", default="scenarios", help="folder of the paper_*.yaml scenarios")
 
+    cmp = sub.add_parser("compare", help="check that two results folders of a scenario hold the same numbers")
+    cmp.add_argument("reference", help="reference results folder, e.g. results/quickstart")
+    cmp.add_argument("new", help="results folder to check against it")
+
     rep = sub.add_parser("report", help="(re)write tables and figures of a results folder")
     rep.add_argument("directory", help="results folder, e.g. results/quickstart")
     return parser
@@ -100,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(args.directory)
+        if args.command == "compare":
+            return _compare(args.reference, args.new)
         if args.command == "reproduce":
             from .reproduce import reproduce
 
@@ -143,6 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"results in {summary.directory}/ (report.md, tables/, figures/)"
     )
     return 0
+
+
+def _compare(reference: str, new: str) -> int:
+    from .reproduce import compare_results
+
+    for d in (reference, new):
+        if not (Path(d) / "scenario.yaml").is_file():
+            print(f"error: {d}: not a results folder (no scenario.yaml).", file=sys.stderr)
+            return 2
+    problems = compare_results(reference, new)
+    print("\n".join(problems) if problems else f"{new}: the same numbers as {reference}")
+    return 1 if problems else 0
 
 
 def _report(directory: str) -> int:

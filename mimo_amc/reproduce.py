@@ -1,5 +1,8 @@
 """Every published claim as a scenario, evaluated against a stated tolerance.
 
+``mimo-amc compare REF NEW`` (:func:`compare_results`) checks that two results folders of the same
+scenario hold the same numbers, e.g. the committed reference tables and a run of changed code.
+
 ``mimo-amc reproduce`` runs the ``scenarios/paper_*.yaml`` files into ``results/<name>/`` and writes
 ``results/REPRODUCTION.md`` (one row per claim: published value, reproduced value, command,
 pass/fail and the reason for any failure) and ``results/reproduction.json``. ``--quick`` runs the
@@ -18,8 +21,9 @@ import pandas as pd
 
 from .metrics import parity_iterations
 from .runner import run_scenario
-from .scenario import load_scenario
+from .scenario import CATALOGUE, load_scenario
 from .store import atomic_write_text
+from .studies import STUDIES
 
 Verdict = tuple[str, bool, str]
 """(reproduced value, passed, note)."""
@@ -239,3 +243,63 @@ def _markdown(table: pd.DataFrame, quick: bool) -> str:
         cells = [r.id, r.claim, r.published, r.reproduced, r.tolerance, result, f"`{r.command}`"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+TIMING_COLUMNS = frozenset(
+    {"wall_time_s", "seconds_per_call", "solves_per_s", "calls", "threads", "digital_solves_per_s", "digital_op",
+     "digital_batch", "ratio_slow", "ratio_fast"}
+)  # fmt: skip
+"""Columns that measure this machine's speed: never compared."""
+
+FLOAT_RTOL = 1e-7
+"""Relative tolerance of float columns: sums of float64 terms whose order can change with the BLAS
+kernel and thread count (measured: EVM and median errors agree to 1e-8 between machines)."""
+
+SOLVER_ERROR_COLUMNS = frozenset({"solver_error_mean", "solver_error_geomean"})
+"""Relative errors of a solve against the exact float64 one (1e-7..1e-9 once refined): float64 round-off
+of both solves, which depends on the BLAS kernel, shows in them at ~1e-6 (measured up to 4e-6 between
+two machines), so they are compared to 1e-5; in rows of single-precision detectors they measure float32
+rounding itself, which depends on the float32 LAPACK kernel (5 % apart between two machines): 10 %."""
+
+
+def compare_results(reference: str | Path, new: str | Path) -> list[str]:
+    """The differences between two results folders' tables (empty when they hold the same numbers).
+
+    Every consolidated study table (``results.csv``, ``image.csv``, ``precision.csv``, ``cost.csv``)
+    and ``tables/cost.csv`` present in ``reference`` must exist in ``new`` with the same rows; every
+    column of the reference (except :data:`TIMING_COLUMNS`) must be equal, floats within
+    :data:`FLOAT_RTOL` (:data:`SOLVER_ERROR_COLUMNS` within 1e-5, or 10 % in single-precision rows).
+    Columns that only ``new`` has are new information, not a difference.
+    """
+    reference, new = Path(reference), Path(new)
+    problems = []
+    for name in [*(f"{s.table}.csv" for s in STUDIES.values()), "tables/cost.csv"]:
+        if not (reference / name).is_file():
+            continue
+        if not (new / name).is_file():
+            problems.append(f"{name}: missing in {new}")
+            continue
+        ref, out = pd.read_csv(reference / name), pd.read_csv(new / name)
+        if len(ref) != len(out):
+            problems.append(f"{name}: {len(ref)} rows in the reference, {len(out)} in the new folder")
+            continue
+        single = ref["detector"].map(lambda d: d in CATALOGUE and CATALOGUE[d].precision == "single") if (
+            "detector" in ref) else pd.Series(False, index=ref.index)  # fmt: skip
+        for col in ref.columns:
+            if col in TIMING_COLUMNS:
+                continue
+            if col not in out:
+                problems.append(f"{name}: column {col!r} missing")
+                continue
+            a, b = ref[col], out[col]
+            if pd.api.types.is_float_dtype(a) and pd.api.types.is_numeric_dtype(b):
+                rtol = pd.Series(1e-5 if col in SOLVER_ERROR_COLUMNS else FLOAT_RTOL, index=a.index)
+                rtol = rtol.where(~(single & (col in SOLVER_ERROR_COLUMNS)), 0.1)
+                same = ((a - b).abs() <= rtol * a.abs()) | (a.isna() & b.isna())
+            else:
+                same = (a.astype(str) == b.astype(str)) | (a.isna() & b.isna())
+            if not same.all():
+                i = int((~same).idxmax())
+                problems.append(f"{name}: column {col!r} differs in {int((~same).sum())} rows (row {i}: "
+                                f"{a[i]!r} vs {b[i]!r})")  # fmt: skip
+    return problems

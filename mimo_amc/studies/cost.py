@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..amc import AnalogSolver, SolverConfig, lpinv_settling, operation_counts, solve_cost
+from ..amc import AnalogSolver, SolverConfig, default_device, lpinv_settling, operation_counts, solve_cost
 from ..amc.config import OuterScheme
 from ..amc.cost import OPAMPS, CostConfig, OperationCountsLike, detected_bits_per_s
 from ..scenario import CostStudyConfig, Scenario, SweepPoint
@@ -220,7 +220,7 @@ def run_cost(study: CostStudyConfig, solver: SolverConfig) -> UnitResult:
     """Evaluate ``study`` for the chip ``solver``: the comparison rows, and the ``digital`` and ``rates`` tables."""
     devices = available_devices()
     digital = measure_digital(study.sizes, study.digital_batches, devices=devices)
-    device = "cuda" if "cuda" in devices else "cpu"
+    device = str(default_device())  # the digital series compared with: the default device's
     frames = [
         _variant(study, solver, digital, layout, timing, scheme, device)
         for layout in study.layouts

@@ -11,10 +11,13 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
+from ..amc import default_device
+
 
 def available_devices() -> list[str]:
-    """``["cpu"]``, plus ``"cuda"`` when torch finds a CUDA device."""
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    """``["cpu"]``, plus the default device (:func:`~mimo_amc.amc.default_device`) when it is another one."""
+    default = str(default_device())
+    return ["cpu"] if default == "cpu" else ["cpu", default]
 
 
 _DIGITAL_OPS: Mapping[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
