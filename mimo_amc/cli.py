@@ -7,6 +7,7 @@ folder), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,14 @@ def _positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _cores(text: str) -> int:
+    """A thread or worker count between 1 and this machine's cores."""
+    value, cores = _positive_int(text), os.cpu_count() or 1
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"{value} is more than this machine's {cores} cores; give 1..{cores}")
     return value
 
 
@@ -65,13 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario into results/<name>/ (skips finished units)")
     _scenario_args(run)
     run.add_argument("--executor", choices=["local", "ray"], default="local")
-    run.add_argument("--workers", type=_positive_int, default=1, help="local process pool size (default 1: in process)")
+    run.add_argument("--workers", type=_cores, default=1, help="local process pool size (default 1: in process)")
     run.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     run.add_argument("--fresh", action="store_true", help="recompute every unit")
     run.add_argument(
         "--device", type=_torch_device, default=None, help="torch device (default: cuda if available, else cpu)"
     )
-    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads per unit")
+    run.add_argument("--threads", type=_cores, default=None, help="torch CPU threads per unit")
     run.add_argument(
         "--output", type=_output_dir, default=None, help="results folder (default: results/<scenario name>)"
     )
@@ -133,15 +142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from .runner import run_scenario
 
-    if args.command == "cost":
-        run_scenario(scenario, studies=["cost"], progress=False)
-        print(f"wrote {scenario.results_dir}/report.md, tables/cost.*, figures/throughput_*")
-        return 0
     try:
+        if args.command == "cost":
+            run_scenario(scenario, studies=["cost"], progress=False)
+            print(f"wrote {scenario.results_dir}/report.md, tables/cost.*, figures/throughput_*")
+            return 0
         summary = run_scenario(
             scenario, executor=args.executor, workers=args.workers, address=args.address, fresh=args.fresh,
             device=args.device, threads=args.threads, progress=not args.no_progress,
         )  # fmt: skip
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished units are stored in {scenario.results_dir}; run the same command to continue.",
               file=sys.stderr)  # fmt: skip
@@ -182,7 +194,13 @@ def _report(directory: str) -> int:
             file=sys.stderr,
         )
         return 2
-    print(f"wrote {write_report(d)}")
+    from .scenario import ScenarioError as _Error
+
+    try:
+        print(f"wrote {write_report(d)}")
+    except _Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

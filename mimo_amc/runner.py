@@ -17,11 +17,16 @@ finish, and the report (:mod:`mimo_amc.report`) is written at the end.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import datetime as dt
 import importlib.metadata
 import multiprocessing
+import os
 import platform
+import signal
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,11 +38,34 @@ from tqdm.auto import tqdm
 
 from .amc import default_device
 from .report import write_report
-from .scenario import ITERATION_NOTE, Scenario, SweepPoint, sweep_points
+from .scenario import ITERATION_NOTE, Scenario, ScenarioError, SweepPoint, sweep_points
 from .store import ResultStore
 from .studies import STUDIES, Unit, UnitResult, check_scenario, run_unit, scenario_units
 
 Executor = Literal["local", "ray"]
+
+
+def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a Ray cluster address that does not accept connections within ``timeout_s``.
+
+    ``auto`` and ``local`` are left to Ray; ``[ray://]host:port`` is tried with a TCP connection
+    (``ray.init`` would otherwise wait for minutes on an unreachable host).
+
+    Raises:
+        ScenarioError: naming the address.
+    """
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise ScenarioError(f"--address {address!r}: expected host:port (or ray://host:port, auto, local).")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ScenarioError(
+            f"--address {address!r}: no Ray cluster answers there within {timeout_s:g} s ({exc}); start one "
+            "(ray start --head) or leave --address out to run a local instance."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,15 @@ class RunSummary:
     computed: int
     skipped: int
     wall_time_s: float
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker process: ask Linux to kill it when its parent dies (no orphans after a SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died while this worker was starting, before prctl
+        os._exit(1)
 
 
 def _run_point(units: list[Unit], device: str, threads: int) -> Iterator[UnitResult]:
@@ -75,45 +112,51 @@ def run_scenario(
         studies: Run only these studies of the scenario (default: all it names).
 
     Raises:
-        ScenarioError: for problems the studies find before any unit runs (e.g. an unreadable image).
+        ScenarioError: for problems found before any unit runs (an unreadable image, a folder that is not
+            a results folder or is in use by another run; see :mod:`mimo_amc.store`).
         KeyboardInterrupt: after storing everything finished (the next run continues).
     """
     start = time.perf_counter()
     check_scenario(scenario)
+    if executor == "ray" and address:
+        check_ray_address(address)
     device = device or str(default_device())
     threads = threads or torch.get_num_threads()
     store = ResultStore(scenario.results_dir)
-    if fresh:
-        store.clear_units()
-    store.write_scenario(scenario)
-    points = sweep_points(scenario)
-    units = scenario_units(points, studies)
-    pending = [u for u in units if not store.has(u)]
-    skipped = len(units) - len(pending)
-    manifest = _manifest(scenario, points, executor, workers, device, threads)
-    bar = tqdm(total=len(pending), desc=scenario.name, unit="unit", disable=not progress, dynamic_ncols=True)
-    computed = 0
-    status = "interrupted"
-    try:
-        for unit, result in _execute(pending, executor, workers, address, device, threads, bar):
-            store.save(unit, result)
-            store.write_table(STUDIES[unit.study].table, store.load(u for u in units if u.study == unit.study))
-            computed += 1
-            bar.update(1)
-        status = "complete"
-    finally:
-        bar.close()
-        store.consolidate(units)
-        manifest.update(
-            status=status,
-            finished=_now(),
-            wall_time_s=time.perf_counter() - start,
-            units_computed=computed,
-            units_skipped=skipped,
-        )
-        store.write_manifest(manifest)
-    if report and any(store.has(u) for u in units):
-        write_report(store.directory)
+    store.prepare()
+    with store.lock():
+        if fresh:
+            store.clear_units()
+        store.write_scenario(scenario)
+        points = sweep_points(scenario)
+        units = scenario_units(points, studies)
+        pending = [u for u in units if not store.has(u)]
+        skipped = len(units) - len(pending)
+        manifest = _manifest(scenario, points, executor, workers, device, threads)
+        store.write_manifest(manifest)  # "running" until the end: a killed run never looks complete
+        bar = tqdm(total=len(pending), desc=scenario.name, unit="unit", disable=not progress, dynamic_ncols=True)
+        computed = 0
+        status = "interrupted"
+        try:
+            for unit, result in _execute(pending, executor, workers, address, device, threads, bar):
+                store.save(unit, result)
+                store.write_table(STUDIES[unit.study].table, store.load(u for u in units if u.study == unit.study))
+                computed += 1
+                bar.update(1)
+            status = "complete"
+        finally:
+            bar.close()
+            store.consolidate(units)
+            manifest.update(
+                status=status,
+                finished=_now(),
+                wall_time_s=time.perf_counter() - start,
+                units_computed=computed,
+                units_skipped=skipped,
+            )
+            store.write_manifest(manifest)
+        if report and any(store.has(u) for u in units):
+            write_report(store.directory)
     return RunSummary(store.directory, computed, skipped, time.perf_counter() - start)
 
 
@@ -131,7 +174,9 @@ def _execute(
         yield from _execute_ray(pending, address, device, threads)
     elif workers > 1:
         ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             futures = {pool.submit(run_unit, u, device, threads): u for u in pending}
             try:
                 for fut in concurrent.futures.as_completed(futures):

@@ -23,9 +23,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+import decimal
+import types
+import typing
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 OuterScheme = Literal["richardson", "fcg", "fgmres"]
 """Outer iteration of the solver (see :mod:`mimo_amc.amc.schemes`)."""
@@ -43,7 +46,33 @@ class Section(BaseModel):
         ...
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """Numbers mean numbers: a boolean is not one, and ``1e6`` (which YAML reads as text) is a
+        whole number where the field wants one and the value is exactly integral."""
+        kinds = _scalar_types(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and kinds & {int, float} and bool not in kinds:
+            raise ValueError(f"expected a number, got the boolean {value}")
+        if isinstance(value, str) and int in kinds and str not in kinds:
+            try:
+                number = decimal.Decimal(value.strip())
+            except decimal.InvalidOperation:
+                return value
+            if number.is_finite() and number == number.to_integral_value():
+                return int(number)
+        return value
+
+
+def _scalar_types(annotation: Any) -> set[Any]:
+    """The plain types a field annotation admits (``int | None`` -> ``{int, NoneType}``)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return set().union(*(_scalar_types(a) for a in typing.get_args(annotation)))
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _scalar_types(typing.get_args(annotation)[0])
+    return {annotation} if isinstance(annotation, type) else set()
 
 
 class DeviceConfig(Section):

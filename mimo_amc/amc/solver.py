@@ -34,6 +34,13 @@ DEFAULT_ITERATIONS = 10
 """Iterations of :meth:`AnalogSolver.solve` when none are given (the paper's 16x16 demonstration)."""
 
 
+def check_finite(name: str, t: torch.Tensor) -> None:
+    """Raise ValueError naming ``name`` and the count of its NaN/inf entries, if it has any."""
+    bad = int((~torch.isfinite(t)).sum())
+    if bad:
+        raise ValueError(f"{name} has {bad} non-finite (NaN or inf) entries of {t.numel()}")
+
+
 def default_device() -> torch.device:
     """``cuda`` when available, else ``cpu``: the one default of every part of the package."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -102,6 +109,7 @@ class ProgrammedSystem:
             self.scaling = torch.ones(matrix.shape[:-1], dtype=matrix.dtype, device=matrix.device)
         self.equilibrated = matrix * self.scaling[..., :, None]
         self.equilibrated *= self.scaling[..., None, :]
+        self.batch_shape = tuple(matrix.shape[:-2])
         self.lpinv = LPINV(self.equilibrated, cfg, generator)
         self.hpmvm = BitSlicedMVM(self.equilibrated, cfg, generator)
         self.size = n
@@ -130,8 +138,12 @@ class ProgrammedSystem:
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
         k_max = iterations
+        if b.is_complex():
+            raise TypeError("b must be real (map a complex right-hand side with complex_to_real_vector)")
+        check_finite("b", b)
         multi = b.dim() == self.matrix.dim()
-        if b.shape[-1] != self.size or (b.dim() != self.matrix.dim() - 1 and not multi):
+        batch = tuple(b.shape[: self.matrix.dim() - 2])
+        if b.shape[-1] != self.size or (b.dim() != self.matrix.dim() - 1 and not multi) or batch != self.batch_shape:
             raise ValueError(
                 f"b must have shape [..., {self.size}] or [..., R, {self.size}] matching the matrices "
                 f"{tuple(self.matrix.shape)}; got {tuple(b.shape)}"
@@ -189,6 +201,8 @@ class AnalogSolver:
     ) -> None:
         self.config = (config or SolverConfig()).resolved()
         self.device = torch.device(device) if device is not None else default_device()
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r}: torch finds no CUDA device on this machine; use 'cpu'")
         self.generator = torch.Generator(device=self.device)
         if seed is None:
             self.generator.seed()
@@ -202,8 +216,9 @@ class AnalogSolver:
                 "the analog solver takes real matrices; map complex systems with "
                 "mimo_amc.amc.complex_to_real_matrix / complex_to_real_vector"
             )
-        if matrix.dim() < 2 or matrix.shape[-1] != matrix.shape[-2]:
-            raise ValueError(f"matrix must be square [..., n, n]; got {tuple(matrix.shape)}")
+        if matrix.dim() < 2 or matrix.shape[-1] != matrix.shape[-2] or matrix.shape[-1] == 0:
+            raise ValueError(f"matrix must be square [..., n, n] with n >= 1; got {tuple(matrix.shape)}")
+        check_finite("matrix", matrix)
         return ProgrammedSystem(matrix.to(self.device, torch.float64), self.config, self.generator)
 
     def solve(self, matrix: torch.Tensor, b: torch.Tensor, iterations: int = DEFAULT_ITERATIONS) -> HPINVResult:

@@ -141,6 +141,8 @@ class AnalogEqualizer(Equalizer):
         name: str | None = None,
     ) -> None:
         self.kind = check_kind(kind)
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+            raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
         self.iterations = iterations
         self.solver = AnalogSolver(config, device=device, seed=seed)
         self.name = name or f"analog_{kind}"

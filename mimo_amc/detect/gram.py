@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from ..amc import HPINVResult
+from ..amc.solver import check_finite
 from ..scenario.detectors import Kind
 
 
@@ -56,7 +57,24 @@ class GramSystem:
 
     @classmethod
     def build(cls, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor, kind: Kind, dtype: torch.dtype) -> GramSystem:
-        """Form ``A`` and ``H^H y`` in ``dtype`` from Sionna-shaped inputs (module docstring)."""
+        """Form ``A`` and ``H^H y`` in ``dtype`` from Sionna-shaped inputs (module docstring).
+
+        Raises:
+            ValueError: for non-finite inputs, mismatched shapes, or ZF with fewer antennas than streams.
+        """
+        for name, t in (("y", y), ("h", h), ("s", s)):
+            check_finite(name, t)
+        if h.dim() < 2 or y.dim() < 1 or s.dim() < 2:
+            raise ValueError(f"expected y [..., M], h [..., M, K], s [..., M, M]; got {tuple(y.shape)}, "
+                             f"{tuple(h.shape)}, {tuple(s.shape)}")  # fmt: skip
+        m, k = h.shape[-2], h.shape[-1]
+        if y.shape[-1] != m or s.shape[-2:] != (m, m):
+            raise ValueError(
+                f"y {tuple(y.shape)}, h {tuple(h.shape)} and s {tuple(s.shape)} disagree: y [..., M] and "
+                f"s [..., M, M] need M = {m} receive antennas as in h [..., M, K]"
+            )
+        if kind == "zf" and m < k:
+            raise ValueError(f"ZF needs at least as many receive antennas as streams; h has M = {m} < K = {k}")
         y, h = y.to(dtype), h.to(dtype)
         yb, hb = tuple(y.shape[:-1]), tuple(h.shape[:-2])
         no = white_noise_variance(s).to(y.real.dtype)
@@ -98,9 +116,11 @@ def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: if ``s`` is not a (batch of) scaled identity matrices.
     """
-    batch = s.shape[:-2]
+    batch, s_dtype = s.shape[:-2], (s.real if s.is_complex() else s).dtype
     # Check each distinct matrix once: broadcast (stride-0) batch dimensions repeat one matrix.
     s = s[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in s.stride()[:-2])]
+    # In float64: "total minus diagonal" energy cancels catastrophically in single precision.
+    s = s.to(torch.complex128 if s.is_complex() else torch.float64)
     diag = s.diagonal(dim1=-2, dim2=-1)
     no = diag.real.mean(-1)
     # Off-diagonal energy = total energy - diagonal energy (torch's complex norms are slow).
@@ -109,7 +129,7 @@ def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
     scale = no * s.shape[-1] ** 0.5
     if (off.clamp_min(0).sqrt() > 1e-6 * scale).any() or (spread > 1e-6 * scale).any():
         raise ValueError("the detectors assume white noise s = N0 * I; whiten the channel first")
-    return no.expand(batch)
+    return no.to(s_dtype).expand(batch)
 
 
 def _energy(t: torch.Tensor, dims: int) -> torch.Tensor:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .schema import Scenario
+from .schema import Scenario, short
 
 
 class ScenarioError(Exception):
@@ -95,6 +95,6 @@ def explain(exc: ValidationError, source: str) -> str:
             lines.append(f"{source}: field {loc!r}: unknown field. {hint(str(err['loc'][-1]), allowed)}")
             continue
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f" = {given!r}"
+        shown = "" if isinstance(given, dict) else f" = {short(given)}"
         lines.append(f"{source}: field {loc!r}{shown}: {msg}.")
     return " ".join(lines)

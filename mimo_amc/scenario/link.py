@@ -38,7 +38,9 @@ class ChannelConfig(Section):
     )
     carrier_frequency_hz: float = Field(3.5e9, gt=0, description="3GPP: carrier frequency.")
     subcarrier_spacing_hz: float = Field(30e3, gt=0, description="3GPP: OFDM subcarrier spacing.")
-    num_subcarriers: int = Field(64, ge=1, description="3GPP: subcarriers per drop (one realisation each).")
+    num_subcarriers: int = Field(
+        64, ge=1, le=65536, description="3GPP: subcarriers per drop (one realisation each; NR uses up to 3300)."
+    )
     o2i_model: Literal["low", "high"] = Field("low", description="3GPP: outdoor-to-indoor loss model.")
 
 

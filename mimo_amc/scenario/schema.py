@@ -9,6 +9,7 @@ A scenario has the sections ``link`` (:class:`~.link.LinkConfig`), ``detectors``
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -20,6 +21,16 @@ from .chip import chip_config, resolve_preset
 from .detectors import DetectorInfo, DetectorsConfig
 from .link import LinkConfig
 from .studies import AccuracyConfig, CostStudyConfig, ImageConfig, MonteCarloConfig
+
+
+def short(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a message never repeats a huge value)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text)} characters)"
+
+
+MAX_POINTS = 10_000
+"""Most points a sweep may have: each is validated up front and runs at least one unit."""
 
 
 class SweepConfig(Section):
@@ -37,10 +48,14 @@ class SweepConfig(Section):
 
     @field_validator("grid", "zip")
     @classmethod
-    def _non_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    def _values(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in v.items():
             if not values:
                 raise ValueError(f"the sweep over {key!r} has no values; give at least one")
+            kinds = {"number" if isinstance(x, int | float) and not isinstance(x, bool) else type(x).__name__
+                     for x in values}  # fmt: skip
+            if len(kinds) > 1:
+                raise ValueError(f"the sweep over {key!r} mixes {' and '.join(sorted(kinds))} values; give one type")
         return v
 
     @model_validator(mode="after")
@@ -48,9 +63,22 @@ class SweepConfig(Section):
         lengths = {k: len(v) for k, v in self.zip.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"zip lists must have equal lengths; got {lengths}")
+        for key, values in self.grid.items():
+            if (twice := next((x for i, x in enumerate(values) if x in values[:i]), None)) is not None:
+                raise ValueError(f"the sweep over {key!r} lists {short(twice)} twice; give each value once")
+        rows = list(zip(*self.zip.values(), strict=True))
+        if (twice := next((r for i, r in enumerate(rows) if r in rows[:i]), None)) is not None:
+            raise ValueError(f"the zip sweep repeats the row {dict(zip(self.zip, twice, strict=True))}; give each once")
         if both := sorted(set(self.grid) & set(self.zip)):
             raise ValueError(f"{both} appear in both grid and zip; sweep each key in one of them")
+        if self.size > MAX_POINTS:
+            raise ValueError(f"the sweep has {self.size} points; at most {MAX_POINTS} are allowed (split it up)")
         return self
+
+    @property
+    def size(self) -> int:
+        """Number of sweep points (grid product times zip rows)."""
+        return math.prod(len(v) for v in self.grid.values()) * (len(next(iter(self.zip.values()))) if self.zip else 1)
 
 
 class OutputConfig(Section):
@@ -66,7 +94,11 @@ class Scenario(Section):
     OPTIONAL_STUDIES: ClassVar[tuple[str, ...]] = ("image", "precision", "cost")
     """Sections that switch a study on by being present (the BER study runs when ``link.snr_db`` is set)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used as the results folder name.")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        max_length=100,
+        description="Used as the results folder name: letters, digits, '_', '-', '.', not starting with '.'.",
+    )
     description: str = ""
     link: LinkConfig = Field(default_factory=LinkConfig)
     detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
@@ -96,8 +128,19 @@ class Scenario(Section):
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
                 raise ValueError(
-                    f"detectors.variants.{name}.amc: field {where!r} = {first.get('input')!r}: {first['msg']}"
+                    f"detectors.variants.{name}.amc: field {where!r} = {short(first.get('input'))}: {first['msg']}"
                 ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _shown_iterations(self) -> Scenario:
+        shown = self.image.show_iterations if self.image else None
+        allowed = range(self.detectors.iterations + 1)
+        if shown and (bad := [i for i in shown if i not in allowed]):
+            raise ValueError(
+                f"image.show_iterations {bad} outside 0..{self.detectors.iterations} (detectors.iterations); "
+                "0 shows only the one-shot detectors"
+            )
         return self
 
     @model_validator(mode="after")

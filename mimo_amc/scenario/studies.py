@@ -44,7 +44,9 @@ class ImageConfig(Section):
     """
 
     source: str = Field("camera", description=f"A bundled image ({', '.join(BUNDLED_IMAGES)}) or a PNG/JPEG path.")
-    size: list[int] | None = Field(None, min_length=2, max_length=2, description="Resize to [height, width] pixels.")
+    size: list[int] | None = Field(
+        None, min_length=2, max_length=2, description="Resize to [height, width] pixels (7..4096 each)."
+    )
     mode: Literal["gray", "rgb"] = Field("gray", description="Send one gray channel or three RGB channels.")
     snr_db: float = Field(20.0, ge=-60, le=100, description="SNR of the transmission (link.snr_type convention).")
     show_iterations: list[int] | None = Field(
@@ -63,8 +65,8 @@ class ImageConfig(Section):
     @field_validator("size")
     @classmethod
     def _positive(cls, size: list[int] | None) -> list[int] | None:
-        if size is not None and min(size) < 7:
-            raise ValueError(f"size must be [height, width] of at least 7 pixels each (SSIM's window); got {size}")
+        if size is not None and not (min(size) >= 7 and max(size) <= 4096):
+            raise ValueError(f"size must be [height, width] of 7 (SSIM's window) to 4096 pixels each; got {size}")
         return size
 
 

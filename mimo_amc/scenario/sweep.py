@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import ScenarioError, explain
-from .schema import Scenario
+from .schema import Scenario, short
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def sweep_points(scenario: Scenario, source: str = "sweep") -> list[SweepPoint]:
         try:
             resolved = Scenario.model_validate(data)
         except ValidationError as exc:
-            where = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+            where = ", ".join(f"{k}={short(v)}" for k, v in overrides.items())
             raise ScenarioError(f"{source}: sweep point {index} ({where}): {explain(exc, 'scenario')}") from None
         key = config_key(resolved)
         points.append(SweepPoint(index, overrides, resolved, key, derive_seed(scenario.monte_carlo.seed, key)))

@@ -14,9 +14,11 @@ Example:
 
 from __future__ import annotations
 
+import os
+
 import torch
 
-from ..scenario import Scenario, SweepPoint
+from ..scenario import Scenario, ScenarioError, SweepPoint, sweep_points
 from .accuracy import AccuracyStudy
 from .base import Progress, Study, Unit, UnitResult
 from .ber import BERStudy
@@ -37,10 +39,30 @@ def scenario_units(points: list[SweepPoint], only: list[str] | None = None) -> l
     return units
 
 
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine, bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def check_scenario(scenario: Scenario) -> None:
-    """Every study's own checks of ``scenario`` (raise :class:`~mimo_amc.scenario.ScenarioError`)."""
+    """Every study's own checks of ``scenario``, and a refusal of any unit whose memory estimate exceeds
+    the machine's memory (all before any unit runs).
+
+    Raises:
+        ScenarioError: naming the study, the sweep point, the estimate and the machine's memory.
+    """
     for name in scenario.studies:
         STUDIES[name].check(scenario)
+    memory = machine_memory_bytes()
+    for point in sweep_points(scenario):
+        for name in point.scenario.studies:
+            need = STUDIES[name].memory_bytes(point.scenario)
+            if need > memory:
+                raise ScenarioError(
+                    f"the {name} study of sweep point {point.index} needs about {need / 2**30:.3g} GiB per unit, "
+                    f"more than this machine's {memory / 2**30:.3g} GiB; reduce monte_carlo.realizations_per_batch, "
+                    "link.coherence_block, link.channel.num_subcarriers, the image size or the precision systems."
+                )
 
 
 def run_unit(unit: Unit, device: torch.device | str, threads: int, progress: Progress | None = None) -> UnitResult:

@@ -85,6 +85,13 @@ class AccuracyStudy:
     def check(self, scenario: Scenario) -> None:
         return None
 
+    def memory_bytes(self, scenario: Scenario) -> int:
+        study = scenario.precision
+        assert study is not None
+        n = max(study.sizes)
+        hpmvm = scenario.amc.hpmvm.num_slices * 4 * 2  # float32 slice deviations, and their tiles
+        return study.systems * (8 * n * n * (12 + hpmvm) + 8 * n * study.iterations * 4)
+
     def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
         assert scenario.precision is not None
         return UnitResult(run_accuracy(scenario.precision, scenario.amc, unit.seed, device))

@@ -78,6 +78,24 @@ def simulate_snr(
     return frame
 
 
+def batch_bytes(scenario: Scenario, realizations: int) -> int:
+    """Rough peak memory of one Monte Carlo batch of ``realizations`` channels, bytes.
+
+    An order-of-magnitude guard (it counts the large tensors of one batch: received vectors, the channel
+    product formed per channel use, every detector's iterates with their decisions and errors, the
+    analog solver's iterates and residuals), used to refuse inputs that cannot fit before any work.
+    """
+    link = scenario.link
+    t, m, k = link.coherence_block, link.num_rx_antennas, link.num_users
+    detectors = len(scenario.detectors.names) + len(scenario.detectors.variants)
+    its = scenario.detectors.iterations + 1
+    per_use = 16 * m * (k + 3) + detectors * its * k * (16 * 3 + 8 * 3 * link.bits_per_symbol) + 8 * its * 2 * k * 6
+    channels = 16 * m * k * 4 + 8 * (2 * k) ** 2 * 40  # estimates, Gram matrices, programmed slices
+    if link.channel.model in ("umi", "uma"):
+        channels += 16 * m * k * link.channel.num_subcarriers * 4 // max(1, realizations)
+    return realizations * (t * per_use + channels)
+
+
 class BERStudy:
     """BER, SER, EVM and solver metrics per (sweep point, SNR, detector, iteration): one unit per SNR."""
 
@@ -92,6 +110,9 @@ class BERStudy:
 
     def check(self, scenario: Scenario) -> None:
         return None
+
+    def memory_bytes(self, scenario: Scenario) -> int:
+        return batch_bytes(scenario, scenario.monte_carlo.realizations_per_batch)
 
     def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
         assert unit.target is not None

@@ -243,6 +243,12 @@ class CostStudy:
     def check(self, scenario: Scenario) -> None:
         return None
 
+    def memory_bytes(self, scenario: Scenario) -> int:
+        study = scenario.cost
+        assert study is not None
+        n = max(study.sizes)
+        return 8 * 2**24 * 4 + 32 * 8 * n * n * (12 + scenario.amc.hpmvm.num_slices * 8)  # digital cap, rates
+
     def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
         assert scenario.cost is not None
         return run_cost(scenario.cost, scenario.amc)

@@ -39,10 +39,15 @@ from ..scenario import (
     sweep_points,
 )
 from .base import Progress, Unit, UnitResult, section_unit
+from .ber import batch_bytes
 
 
 def load_image(cfg: ImageConfig) -> np.ndarray:
     """The image as uint8, ``[H, W]`` (gray) or ``[H, W, 3]`` (RGB), resized if configured.
+
+    Raises:
+        ValueError: for an image that is not 8 bits per channel (a 16-bit PNG would wrap modulo 256),
+            has an unsupported channel layout, or is smaller than SSIM's 7 x 7 window without ``size``.
 
     Example:
         >>> load_image(ImageConfig(source="camera", size=[16, 24])).shape
@@ -52,6 +57,14 @@ def load_image(cfg: ImageConfig) -> np.ndarray:
     img = np.asarray(img)
     if img.dtype == bool:
         img = img.astype(np.uint8) * 255
+    if img.dtype != np.uint8:
+        raise ValueError(f"{img.dtype} pixels: only 8-bit images are sent (convert it to 8 bits per channel)")
+    if img.ndim == 3 and img.shape[-1] == 2:  # gray + alpha: the alpha channel is not sent
+        img = img[..., 0]
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[-1] not in (3, 4)):
+        raise ValueError(f"shape {img.shape}: expected gray [H, W], gray+alpha, RGB or RGBA [H, W, 3|4]")
+    if cfg.size is None and min(img.shape[:2]) < 7:
+        raise ValueError(f"{img.shape[0]}x{img.shape[1]} pixels: smaller than SSIM's 7x7 window; give image.size")
     if img.ndim == 3 and img.shape[-1] == 4:
         img = (color.rgba2rgb(img) * 255).round().astype(np.uint8)
     if cfg.mode == "gray" and img.ndim == 3:
@@ -152,12 +165,20 @@ class ImageStudy:
         """Every image of the sweep must decode (validation only checks that the file exists)."""
         for point in sweep_points(scenario):
             cfg = point.scenario.image
-            if cfg is None or cfg.source in BUNDLED_IMAGES:
+            if cfg is None:
                 continue
             try:
                 load_image(cfg)
             except Exception as exc:  # imageio/PIL raise many types for unreadable files
                 raise ScenarioError(f"image.source: cannot read image file {cfg.source!r}: {exc}") from None
+
+    def memory_bytes(self, scenario: Scenario) -> int:
+        cfg, link = scenario.image, scenario.link
+        assert cfg is not None
+        h, w = cfg.size or load_image(cfg).shape[:2]  # check() has decoded it already
+        bits = h * w * (3 if cfg.mode == "rgb" else 1) * 8
+        blocks = math.ceil(bits / (link.coherence_block * link.num_users * link.bits_per_symbol))
+        return batch_bytes(scenario, blocks) + bits * 8 * (scenario.detectors.iterations + 2)
 
     def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:
         cfg = scenario.image
