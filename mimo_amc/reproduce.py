@@ -118,7 +118,7 @@ def _gpu(directory: Path) -> Verdict:
         f"(16 MHz), {at.ratio_fast.get(128, float('nan')):.3g}x (300 MHz)",
         False,
         "no GPU was available to measure against (CUDA baselines run when one is present), and "
-        "the energy side needs measured GPU power; see results/paper_cost/cost.md for every assumption",
+        "the energy side needs measured GPU power; see results/paper_cost/report.md for every assumption",
     )
 
 
