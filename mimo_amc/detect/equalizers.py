@@ -94,6 +94,8 @@ class SionnaEqualizer(Equalizer):
     """Sionna's own ``zf_equalizer`` / ``lmmse_equalizer`` (double precision), as a reference."""
 
     def __init__(self, kind: Literal["zf", "lmmse"]) -> None:
+        if kind not in ("zf", "lmmse"):
+            raise ValueError(f"kind must be 'zf' or 'lmmse' (lower case); got {kind!r}")
         self._fn = zf_equalizer if kind == "zf" else lmmse_equalizer
         self.kind: Kind = "zf" if kind == "zf" else "mmse"
         self.name = f"sionna_{kind}"

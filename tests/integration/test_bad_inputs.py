@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 OK = "name: ok\nlink: {num_rx_antennas: 8, num_users: 2, modulation: qpsk, snr_db: [10]}\n"
-LAUGHS = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else '1, 1, 1, 1, 1, 1, 1, 1, 1'}]\n" for i in range(7))
+LAUGHS = "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else '1, 1, 1, 1, 1, 1, 1, 1, 1'}]\n" for i in range(7)
+)
 
 
 def png(path: Path, pixels: np.ndarray, bit_depth: int = 8, color_type: int = 0) -> Path:
@@ -32,7 +34,9 @@ def png(path: Path, pixels: np.ndarray, bit_depth: int = 8, color_type: int = 0)
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -60,11 +64,27 @@ CLI_CASES = [
     ("sweep_output", OK + "sweep: {grid: {output.directory: [a, b]}}\n", [], "only experiment parameters"),
     ("sweep_name", OK + "sweep: {grid: {name: [a, b]}}\n", [], "only experiment parameters"),
     ("sweep_preset", OK + "sweep: {grid: {amc.preset: [ideal, zuo2025]}}\n", [], "preset cannot be swept"),
-    ("sweep_too_big", OK + "sweep: {grid: {" + ", ".join(
-        f"{k}: [{', '.join(str(0.001 * (i + 1)) for i in range(10))}]"
-        for k in ("amc.lpinv.prog_sigma", "amc.lpinv.read_noise", "amc.hpmvm.prog_sigma", "amc.hpmvm.read_noise_lsb",
-                  "amc.damping", "amc.device.drift_nu", "amc.device.stuck_at_rate", "amc.lpinv.diagonal_loading")
-    ) + "}}\n", [], "at most 10000"),  # fmt: skip
+    (
+        "sweep_too_big",
+        OK
+        + "sweep: {grid: {"
+        + ", ".join(
+            f"{k}: [{', '.join(str(0.001 * (i + 1)) for i in range(10))}]"
+            for k in (
+                "amc.lpinv.prog_sigma",
+                "amc.lpinv.read_noise",
+                "amc.hpmvm.prog_sigma",
+                "amc.hpmvm.read_noise_lsb",
+                "amc.damping",
+                "amc.device.drift_nu",
+                "amc.device.stuck_at_rate",
+                "amc.lpinv.diagonal_loading",
+            )
+        )
+        + "}}\n",
+        [],
+        "at most 10000",
+    ),
     ("show_iterations", OK + "image: {show_iterations: [99]}\n", [], "show_iterations"),
     ("huge_batch", OK + "monte_carlo: {realizations_per_batch: 1e12}\n", [], "GiB"),
     ("huge_block", "name: x\nlink: {snr_db: [1], coherence_block: 1e12}\n", [], "GiB"),
@@ -211,15 +231,55 @@ A = torch.eye(4, dtype=torch.float64) * 2
 @pytest.mark.parametrize(
     ("case", "call", "error", "expect"),
     [
-        ("nan_matrix", lambda: AnalogSolver(device="cpu").solve(A * torch.nan, torch.ones(4)), ValueError, "matrix has 16"),
-        ("inf_b", lambda: AnalogSolver(device="cpu").solve(A, torch.tensor([1, torch.inf, 0, 0])), ValueError, "b has 1"),
-        ("complex_b", lambda: AnalogSolver(device="cpu").solve(A, torch.ones(4, dtype=torch.complex128)), TypeError, "real"),
-        ("complex_a", lambda: AnalogSolver(device="cpu").solve(A + 0j, torch.ones(4)), TypeError, "complex_to_real_matrix"),
-        ("batch_mismatch", lambda: AnalogSolver(device="cpu").solve(A.expand(5, 4, 4), torch.ones(3, 4)), ValueError, "(3, 4)"),
-        ("unbatched_b", lambda: AnalogSolver(device="cpu").solve(A.expand(5, 4, 4), torch.ones(4)), ValueError, "(5, 4, 4)"),
-        ("iterations_negative", lambda: AnalogSolver(device="cpu").solve(A, torch.ones(4), -3), ValueError, "iterations"),
+        (
+            "nan_matrix",
+            lambda: AnalogSolver(device="cpu").solve(A * torch.nan, torch.ones(4)),
+            ValueError,
+            "matrix has 16",
+        ),
+        (
+            "inf_b",
+            lambda: AnalogSolver(device="cpu").solve(A, torch.tensor([1, torch.inf, 0, 0])),
+            ValueError,
+            "b has 1",
+        ),
+        (
+            "complex_b",
+            lambda: AnalogSolver(device="cpu").solve(A, torch.ones(4, dtype=torch.complex128)),
+            TypeError,
+            "real",
+        ),
+        (
+            "complex_a",
+            lambda: AnalogSolver(device="cpu").solve(A + 0j, torch.ones(4)),
+            TypeError,
+            "complex_to_real_matrix",
+        ),
+        (
+            "batch_mismatch",
+            lambda: AnalogSolver(device="cpu").solve(A.expand(5, 4, 4), torch.ones(3, 4)),
+            ValueError,
+            "(3, 4)",
+        ),
+        (
+            "unbatched_b",
+            lambda: AnalogSolver(device="cpu").solve(A.expand(5, 4, 4), torch.ones(4)),
+            ValueError,
+            "(5, 4, 4)",
+        ),
+        (
+            "iterations_negative",
+            lambda: AnalogSolver(device="cpu").solve(A, torch.ones(4), -3),
+            ValueError,
+            "iterations",
+        ),
         ("iterations_zero", lambda: AnalogSolver(device="cpu").solve(A, torch.ones(4), 0), ValueError, "iterations"),
-        ("empty_matrix", lambda: AnalogSolver(device="cpu").solve(torch.zeros(0, 0), torch.zeros(0)), ValueError, "n >= 1"),
+        (
+            "empty_matrix",
+            lambda: AnalogSolver(device="cpu").solve(torch.zeros(0, 0), torch.zeros(0)),
+            ValueError,
+            "n >= 1",
+        ),
         ("kind_upper", lambda: AnalogEqualizer("ZF"), ValueError, "'ZF'"),
         ("kind_typo", lambda: AnalogEqualizer("zmf"), ValueError, "'zmf'"),
         ("equalizer_iterations", lambda: AnalogEqualizer("zf", iterations=0), ValueError, "iterations"),
@@ -249,8 +309,15 @@ S = torch.eye(16, dtype=torch.complex128)
         ("s_size", (torch.ones(16, dtype=torch.complex128), H, torch.eye(12, dtype=torch.complex128)), "M = 16"),
         ("nan_y", (torch.full((16,), torch.nan, dtype=torch.complex128), H, S), "y has 16"),
         ("inf_h", (torch.ones(16, dtype=torch.complex128), H * torch.inf, S), "h has"),
-        ("zf_underdetermined", (torch.ones(2, dtype=torch.complex128), torch.ones(2, 4, dtype=torch.complex128),
-                                torch.eye(2, dtype=torch.complex128)), "M = 2 < K = 4"),  # fmt: skip
+        (
+            "zf_underdetermined",
+            (
+                torch.ones(2, dtype=torch.complex128),
+                torch.ones(2, 4, dtype=torch.complex128),
+                torch.eye(2, dtype=torch.complex128),
+            ),
+            "M = 2 < K = 4",
+        ),
     ],
 )
 def test_detector_inputs_refused(case, args, expect):

@@ -111,11 +111,12 @@ def _alive(pid: int) -> bool:
     return status.is_file() and "State:\tZ" not in status.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_of_a_worker_pool_leaves_no_process(tmp_path):
     path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO.replace("max_bits: 20000", "max_bits: 20000000").replace("target_bit_errors: 50",
-                                                                                       "target_bit_errors: 10000000"))  # fmt: skip
+    long_run = SCENARIO.replace("max_bits: 20000", "max_bits: 20000000")
+    path.write_text(long_run.replace("target_bit_errors: 50", "target_bit_errors: 10000000"))
     cmd = [sys.executable, "-m", "mimo_amc.cli", "run", str(path), "--output", str(tmp_path / "o"), "--workers", "2",
            "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -55,7 +55,8 @@ def test_programming_error_statistics():
     cfg = DeviceConfig()
     digits = torch.full((200_000,), 5.0, dtype=torch.float64)
     g_pos, g_neg = program_pairs(digits, cfg, 0.01, GEN().manual_seed(0))
-    step = (cfg.g_max_us - cfg.g_min_us) / cfg.levels
+    step = cfg.level_step_us
+    assert step == pytest.approx((cfg.g_max_us - cfg.g_min_us) / cfg.levels)
     sigma, g0 = 0.01 * cfg.g_max_us / step, cfg.g_min_us / step
     # std of a 200k-sample std estimate: ~0.16 %; mean to sigma / sqrt(n)
     assert abs((g_pos - g0 - 5).std().item() / sigma - 1) < 0.01
@@ -71,7 +72,7 @@ def test_ideal_programming_is_exact_and_stuck_devices_appear_at_the_rate():
     assert torch.allclose(g_pos - g_neg, digits, rtol=0, atol=1e-12)
     cfg = DeviceConfig(stuck_at_rate=0.01, stuck_at_high_fraction=1.0)
     g_pos, _ = program_pairs(digits, cfg, 0.0, GEN().manual_seed(0))
-    at_top = (g_pos == cfg.g_max_us / ((cfg.g_max_us - cfg.g_min_us) / cfg.levels)) & (digits != 7)
+    at_top = (g_pos == cfg.g_max_us / cfg.level_step_us) & (digits != 7)
     rate = at_top.double().sum() / (digits != 7).sum()
     assert abs(rate - 0.01) < 5 * math.sqrt(0.01 * 0.99 / len(digits))
 
@@ -117,7 +118,8 @@ def test_finite_opamp_gain_loads_each_row_with_its_total_conductance():
     cfg = _ideal_lp(opamp_gain=100.0)
     lp = LPINV(a, cfg, GEN().manual_seed(0))
     scale = a.abs().amax(dim=(-2, -1), keepdim=True)
-    step = cfg.device.g_max_us - cfg.device.g_min_us
+    step = cfg.device.level_step_us  # unquantised cells: one level spans the window
+    assert step == cfg.device.g_max_us - cfg.device.g_min_us
     g0 = cfg.device.g_min_us / step
     digits = a / scale
     load = (2 * g0 + digits.abs()).sum(-1)

@@ -13,9 +13,11 @@ import pytest
 
 from mimo_amc.amc import DeviceConfig, LPINVConfig, SolverConfig
 from mimo_amc.detect import AnalogEqualizer, make_detector
-from mimo_amc.link import LinkConfig
 from mimo_amc.metrics import parity_iterations
-from mimo_amc.montecarlo import MonteCarloConfig, simulate_snr
+from mimo_amc.scenario import LinkConfig, MonteCarloConfig
+from mimo_amc.studies.ber import simulate_snr
+
+pytestmark = pytest.mark.slow
 
 
 def ber_table(m, k, snrs, solver, names=("zf_fp32", "analog_zf"), iterations=6, max_bits=2_000_000, seed=1):
@@ -61,7 +63,7 @@ def _floor_frame(detectors, snr=30.0, realizations=20000, seed=3):
 
 
 def _analog(name, seed=5, **solver):
-    return AnalogEqualizer("zf", SolverConfig(iterations=10, **solver), device="cpu", seed=seed, name=name)
+    return AnalogEqualizer("zf", SolverConfig(**solver), iterations=10, device="cpu", seed=seed, name=name)
 
 
 def test_16x4_three_bit_cells_leave_an_error_floor_that_options_remove():
@@ -94,7 +96,7 @@ def test_16x4_three_bit_cells_leave_an_error_floor_that_options_remove():
 def test_analog_mmse_does_not_remove_the_tail_at_high_snr():
     """Honest negative result: MMSE's regularisation N0 I (1e-3 at 30 dB) is negligible next to
     the Gram eigenvalues (~4), so the programmed matrix and its tail are those of ZF."""
-    mmse = AnalogEqualizer("mmse", SolverConfig(iterations=10), device="cpu", seed=5)
+    mmse = AnalogEqualizer("mmse", SolverConfig(), iterations=10, device="cpu", seed=5)
     frame = _floor_frame([_analog("analog_zf"), mmse])
     zf, mm = (parity_iterations(frame, n).iloc[0] for n in ("analog_zf", "analog_mmse"))
     assert abs(mm.slow_fraction / zf.slow_fraction - 1) < 0.1
@@ -125,8 +127,8 @@ def test_fcg_outer_loop_reaches_fp32_parity_by_iteration_3(m, k, snrs):
     for i, snr in enumerate(snrs):
         dets = [
             make_detector("zf_fp32", iterations=1),
-            AnalogEqualizer("zf", SolverConfig(iterations=6), device="cpu", seed=i),
-            AnalogEqualizer("zf", SolverConfig(iterations=6, outer="fcg"), device="cpu", seed=i, name="fcg"),
+            AnalogEqualizer("zf", SolverConfig(), iterations=6, device="cpu", seed=i),
+            AnalogEqualizer("zf", SolverConfig(outer="fcg"), iterations=6, device="cpu", seed=i, name="fcg"),
         ]
         frames.append(simulate_snr(link, dets, mc, snr, seed=100 + i))
     frame = pd.concat(frames, ignore_index=True)

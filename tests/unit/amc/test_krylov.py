@@ -32,21 +32,21 @@ def test_ideal_mode_equals_linalg_solve(outer, m, k, array_size):
     """16x16 and 32x32 real systems, monolithic or BlockAMC: the final iterate is the float64 solve."""
     a = rayleigh_gram(16, m, k, seed=1)
     _, b = _rhs(a, seed=2)
-    cfg = SolverConfig(ideal=True, iterations=4, outer=outer, lpinv=LPINVConfig(array_size=array_size))
-    res = AnalogSolver(cfg, device="cpu", seed=0).solve(a, b)
+    cfg = SolverConfig(ideal=True, outer=outer, lpinv=LPINVConfig(array_size=array_size))
+    res = AnalogSolver(cfg, device="cpu", seed=0).solve(a, b, 4)
     assert relative_error(res.solution, torch.linalg.solve(a, b)).max() < 1e-10
     assert res.converged.all()
 
 
 @pytest.fixture(scope="module")
 def paper_errors() -> dict[str, torch.Tensor]:
-    """Relative errors ``[256, 10]`` per scheme on 256 real forms of 128x8 Rayleigh Gram matrices
-    (the systems, right-hand sides and solver seed of ``test_amc_solver.test_paper_precision_curve``)."""
+    """Relative errors ``[256, 10]`` per scheme on 256 real forms of 128x8 Rayleigh Gram matrices (the
+    systems, right-hand sides and solver seed of ``test_solver.py::test_paper_precision_curve``)."""
     a = rayleigh_gram(256, 128, 8, seed=10)
     x, b = _rhs(a, seed=11)
     errors = {}
     for outer in LOOPS:
-        res = AnalogSolver(SolverConfig(iterations=10, outer=outer), device="cpu", seed=12).solve(a, b)
+        res = AnalogSolver(SolverConfig(outer=outer), device="cpu", seed=12).solve(a, b, 10)
         assert not res.overflow.any()
         errors[outer] = relative_error(res.iterates, x.unsqueeze(-2))
     return errors
@@ -134,12 +134,11 @@ def test_richardson_diverging_system_is_solved_with_finite_iterates(outer):
     quiet = SolverConfig(
         outer=outer,
         equilibrate=False,
-        iterations=30,
         lpinv=LPINVConfig(prog_sigma=0.0, read_noise=0.0),
         hpmvm=HPMVMConfig(prog_sigma=0.0, read_noise_lsb=0.0),
     )
     b = torch.tensor([1.0, -1.0], dtype=torch.float64)
-    res = AnalogSolver(quiet, device="cpu", seed=0).solve(a, b)
+    res = AnalogSolver(quiet, device="cpu", seed=0).solve(a, b, 30)
     assert float(res.contraction) >= 1.0 and not bool(res.converged)
     assert not bool(res.overflow)
     assert torch.isfinite(res.iterates).all() and torch.isfinite(res.residual_norms).all()
@@ -152,8 +151,8 @@ def test_zero_rhs_and_singular_array_break_down_cleanly(outer):
     """b = 0 (every denominator is 0; the LP-INV's converters turn a zero input into NaN) and a
     singular programmed array (LP-INV output 0) give zero iterates, no NaN, no overflow."""
     a = rayleigh_gram(4, 32, 4, seed=50)
-    res = AnalogSolver(SolverConfig(outer=outer, iterations=5), device="cpu", seed=0).solve(
-        a, torch.zeros(4, 8, dtype=torch.float64)
+    res = AnalogSolver(SolverConfig(outer=outer), device="cpu", seed=0).solve(
+        a, torch.zeros(4, 8, dtype=torch.float64), 5
     )
     assert torch.equal(res.iterates, torch.zeros_like(res.iterates))
     assert torch.equal(res.residual_norms, torch.zeros_like(res.residual_norms))
@@ -174,18 +173,16 @@ def test_multiple_right_hand_sides_get_their_own_scalars(outer):
     a = rayleigh_gram(8, 32, 4, seed=30)
     g = torch.Generator().manual_seed(31)
     b = torch.randn(8, 3, 8, generator=g, dtype=torch.float64) * torch.tensor([1.0, 1e3, 1e-3])[:, None]
-    quiet = SolverConfig(
-        outer=outer, iterations=6, lpinv=LPINVConfig(read_noise=0.0), hpmvm=HPMVMConfig(read_noise_lsb=0.0)
-    )
+    quiet = SolverConfig(outer=outer, lpinv=LPINVConfig(read_noise=0.0), hpmvm=HPMVMConfig(read_noise_lsb=0.0))
     system = AnalogSolver(quiet, device="cpu", seed=0).program(a)
-    joint = system.solve(b)
+    joint = system.solve(b, 6)
     assert joint.iterates.shape == (8, 3, 6, 8) and joint.residual_norms.shape == (8, 3, 6)
     for c in range(3):
-        alone = system.solve(b[:, c])
+        alone = system.solve(b[:, c], 6)
         assert relative_error(joint.iterates[:, c], alone.iterates).max() < 1e-12
         assert torch.allclose(joint.residual_norms[:, c], alone.residual_norms, rtol=0, atol=1e-12)
 
-    noisy = AnalogSolver(SolverConfig(outer=outer, iterations=10), device="cpu", seed=0).solve(a, b)
+    noisy = AnalogSolver(SolverConfig(outer=outer), device="cpu", seed=0).solve(a, b, 10)
     ref = torch.linalg.solve(a.unsqueeze(-3), b.unsqueeze(-1)).squeeze(-1)
     assert relative_error(noisy.solution, ref).max() < 1e-5
 

@@ -1,4 +1,5 @@
-"""Experiment harness: validation errors, sweeps, resumable store, executors, report (issue 4)."""
+"""Experiment harness end to end: validation errors and exit codes, sweeps, resumable store, executors
+(process pool, Ray), report, the command line and the paper image scenario (issues 4 and 5)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import pytest
 import yaml
 
 from mimo_amc.cli import main
-from mimo_amc.config import load_scenario, sweep_points
 from mimo_amc.runner import run_scenario
+from mimo_amc.scenario import load_scenario, sweep_points
+from mimo_amc.store import ResultStore
+from mimo_amc.studies import STUDIES
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = {
     "name": "tiny",
@@ -164,6 +169,7 @@ def test_process_pool_gives_the_same_numbers(tmp_path):
     _compare(pd.read_parquet(tmp_path / "a/results.parquet"), pd.read_parquet(tmp_path / "b/results.parquet"))
 
 
+@pytest.mark.slow
 def test_ray_executor_gives_the_same_numbers(tmp_path):
     ray = pytest.importorskip("ray")
     local = load_scenario(_write(tmp_path, TINY), [f"output.directory={tmp_path / 'local'}"])
@@ -177,6 +183,7 @@ def test_ray_executor_gives_the_same_numbers(tmp_path):
     _compare(pd.read_parquet(tmp_path / "local/results.parquet"), pd.read_parquet(tmp_path / "ray/results.parquet"))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_table(tmp_path):
     """SIGKILL after the first unit is stored; the next run finishes; table equals an uninterrupted run."""
     data = {**TINY, "link": {**TINY["link"], "snr_db": [4.0, 6.0, 8.0, 10.0, 12.0]},
@@ -235,3 +242,88 @@ def test_a_changed_sweep_relabels_stored_units_instead_of_misfiling_them(tmp_pat
     assert run_scenario(wider, progress=False, threads=1, report=False).computed == 1  # bits=2 only
     frame = pd.read_parquet(out / "results.parquet")
     assert frame.groupby("point")["amc.device.bits"].first().to_dict() == {0: 2, 1: 3, 2: 4}
+
+
+def test_image_study_unit_stores_its_images_with_the_table(tmp_path):
+    out = tmp_path / "out"
+    data = {**TINY, "link": {**TINY["link"], "snr_db": []}, "sweep": {},
+            "image": {"source": "camera", "size": [16, 16], "snr_db": 10.0}}  # fmt: skip
+    scenario = load_scenario(_write(tmp_path, data), [f"output.directory={out}"])
+    assert run_scenario(scenario, progress=False, threads=1, report=False).computed == 1
+    (unit,) = STUDIES["image"].units(sweep_points(scenario)[0])
+    store = ResultStore(out)
+    assert store.has(unit) and unit.name.startswith("image_") and store.unit_path(unit, ".npz").is_file()
+    arrays = store.arrays(unit)
+    assert arrays["original"].shape == (16, 16) and "analog_zf|3" in arrays and "zf_fp32|0" in arrays
+    table = pd.read_parquet(out / "image.parquet")
+    assert set(table.detector) == {"zf_fp32", "zf_fp64", "analog_zf"} and (table.point == 0).all()
+    assert set(table[table.detector == "analog_zf"].family) == {"analog"} and set(table.kind) == {"zf"}
+    assert not (out / "results.parquet").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+@pytest.mark.parametrize("kind", ["missing", "unreadable"])
+def test_bad_image_files_exit_2_before_any_simulation(tmp_path, capsys, monkeypatch, kind, command):
+    """A missing file fails validation; an unreadable one fails the image study's check, which
+    ``run`` and ``validate`` both run before anything else."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ("nope.png" if kind == "missing" else "broken.png")
+    if kind == "unreadable":
+        path.write_bytes(b"not a png at all")
+    scenario = tmp_path / "img.yaml"
+    scenario.write_text(yaml.safe_dump({"image": {"source": str(path)}, "link": {"snr_db": []}}))
+    assert main([command, str(scenario), *(["--no-progress"] if command == "run" else [])]) == 2
+    err = capsys.readouterr().err
+    assert "image.source" in err and str(path) in err
+    assert ("neither a bundled image" if kind == "missing" else "cannot read image") in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_cost_command_runs_only_the_cost_study(tmp_path, capsys):
+    """``mimo-amc cost FILE`` runs the cost study of a scenario (not its BER points) into the results folder."""
+    study = {"sizes": [8, 16], "iterations": 3, "digital_batches": [16]}
+    path = _write(tmp_path, {**TINY, "sweep": {}, "cost": study}, "cost.yaml")
+    out = tmp_path / "out"
+    assert main(["cost", str(path), "--output", str(out)]) == 0
+    assert "report.md" in capsys.readouterr().out
+    for name in ("cost.parquet", "tables/cost.csv", "tables/digital.csv", "tables/assumptions.md",
+                 "figures/throughput_blockamc_fixed.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    assert not (out / "results.parquet").exists() and not list(out.glob("units/*/snr_*.parquet"))
+    assert "## Cost study" in (out / "report.md").read_text()
+    assert len(pd.read_parquet(out / "cost.parquet")) == 2 * 2 * 2  # layouts x timings x sizes
+
+
+def test_chip_presets_in_scenarios_and_on_the_command_line(tmp_path, capsys):
+    path = _write(tmp_path, {**TINY, "sweep": {}, "amc": {"preset": "zuo2025_4bit", "lpinv": {"prog_sigma": 0.02}}})
+    assert main(["validate", str(path), "--show"]) == 0
+    chip = yaml.safe_load(capsys.readouterr().out)["amc"]
+    assert chip["device"]["bits"] == 4 and chip["lpinv"]["prog_sigma"] == 0.02 and "preset" not in chip
+    assert main(["validate", str(_write(tmp_path, {**TINY, "sweep": {}}, "plain.yaml")), "--set", "amc.preset=ideal",
+                 "--show"]) == 0  # fmt: skip
+    assert yaml.safe_load(capsys.readouterr().out)["amc"]["ideal"] is True
+    assert main(["validate", str(path), "--set", "amc.preset=zuo2099"]) == 2
+    assert "zuo2099" in capsys.readouterr().err
+
+
+def test_paper_image_scenario(tmp_path):
+    """Acceptance (issue 5): 128x8, default chip: iteration 1 >= 1 % wrong pixels; the image equals
+    the FP32 ZF image by iteration 4 (both lossless, or PSNR within 0.1 dB); the grid figure exists."""
+    out = tmp_path / "paper_image"
+    cmd = [sys.executable, str(ROOT / "run_experiment.py"), str(ROOT / "scenarios/paper_image.yaml"),
+           "--output", str(out), "--no-progress"]  # fmt: skip
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_parquet(out / "image.parquet")
+    big = table[table["link.num_rx_antennas"] == 128]
+    ref = big[big.detector == "zf_fp32"].iloc[0]
+    analog = big[big.detector == "analog_zf"].set_index("iteration")
+    assert analog.loc[1].wrong_pixels >= 0.01 * analog.loc[1].pixels
+    for it in (4, 5):
+        row = analog.loc[it]
+        assert (row.lossless and ref.lossless) or abs(row.psnr_db - ref.psnr_db) < 0.1
+        assert row.pixels_differing_from_reference == 0
+    assert len(table.groupby("point")) == 3  # 128x8 3-bit, 16x4 3-bit, 16x4 4-bit
+    for name in ("figures/image_grid.png", "figures/image_grid.pdf", "tables/image.md", "tables/image.tex"):
+        assert (out / name).is_file(), name
+    assert "lossless" in (out / "tables/image.md").read_text()

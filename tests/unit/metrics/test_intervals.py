@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from mimo_amc.detect import make_detector
-from mimo_amc.link import LinkConfig
 from mimo_amc.metrics import clopper_pearson, design_effect
-from mimo_amc.montecarlo import MonteCarloConfig, simulate_snr
+from mimo_amc.scenario import LinkConfig, MonteCarloConfig
+from mimo_amc.studies.ber import simulate_snr
 
 
 def _coverage(clusters: int, p: float, icc: float, reps: int = 300, m: int = 200) -> tuple[float, float]:

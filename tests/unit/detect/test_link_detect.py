@@ -11,7 +11,6 @@ from sionna.phy.mimo import LinearDetector
 
 from mimo_amc.amc import SolverConfig
 from mimo_amc.detect import (
-    DETECTORS,
     AnalogEqualizer,
     DigitalEqualizer,
     IterativeEqualizer,
@@ -19,7 +18,8 @@ from mimo_amc.detect import (
     make_detector,
     white_noise_variance,
 )
-from mimo_amc.link import ChannelConfig, CSIConfig, LinkConfig, Uplink
+from mimo_amc.link import Uplink, noise_variance
+from mimo_amc.scenario import CATALOGUE, ChannelConfig, CSIConfig, LinkConfig
 
 
 def _batch(m=16, k=4, realizations=100, uses=100, snr=20.0, seed=1, **link):
@@ -31,10 +31,10 @@ def _batch(m=16, k=4, realizations=100, uses=100, snr=20.0, seed=1, **link):
 # ------------------------------------------------------------------ link
 def test_snr_conventions():
     cfg = LinkConfig(num_rx_antennas=64, num_users=8, modulation="16qam", snr_db=[10.0])
-    assert cfg.noise_variance(10.0) == pytest.approx(0.1)
-    assert cfg.model_copy(update={"snr_type": "eb_no"}).noise_variance(10.0) == pytest.approx(0.1 / 4)
-    assert cfg.model_copy(update={"snr_type": "es_no_array"}).noise_variance(10.0) == pytest.approx(6.4)
-    assert cfg.model_copy(update={"snr_type": "eb_no_array"}).noise_variance(10.0) == pytest.approx(1.6)
+    assert noise_variance(cfg, 10.0) == pytest.approx(0.1)
+    assert noise_variance(cfg.model_copy(update={"snr_type": "eb_no"}), 10.0) == pytest.approx(0.1 / 4)
+    assert noise_variance(cfg.model_copy(update={"snr_type": "es_no_array"}), 10.0) == pytest.approx(6.4)
+    assert noise_variance(cfg.model_copy(update={"snr_type": "eb_no_array"}), 10.0) == pytest.approx(1.6)
 
 
 def test_rayleigh_link_statistics():
@@ -106,7 +106,7 @@ def test_zero_noise_every_detector_is_exact():
     slicer = NearestPointSlicer(up.constellation)
     y = (b.h.unsqueeze(1) @ b.x.unsqueeze(-1)).squeeze(-1)
     s = 1e-9 * torch.eye(32, dtype=torch.complex128).expand(20, 1, 32, 32)
-    for name in DETECTORS:
+    for name in CATALOGUE:
         det = make_detector(name, iterations=12, solver=SolverConfig(ideal=True), device="cpu", seed=0)
         d = det.detect(y, b.h.unsqueeze(1), s)
         assert torch.equal(slicer.bits(d.x_hat[..., -1, :]), b.bits), name
@@ -138,7 +138,7 @@ def test_ideal_analog_zf_equals_fp64_zf_on_every_symbol():
     up, b = _batch(m=128, k=8, realizations=100, uses=100, snr=5.0)
     h = b.h.unsqueeze(1)
     slicer = NearestPointSlicer(up.constellation)
-    analog = AnalogEqualizer("zf", SolverConfig(ideal=True, iterations=3), device="cpu", seed=0).detect(b.y, h, b.s)
+    analog = AnalogEqualizer("zf", SolverConfig(ideal=True), iterations=3, device="cpu", seed=0).detect(b.y, h, b.s)
     fp64 = DigitalEqualizer("zf", "double").detect(b.y, h, b.s)
     ref = slicer.indices(fp64.x_hat[..., 0, :])
     assert (ref != slicer.indices(b.x)).any()  # there are symbol errors to agree on
@@ -153,9 +153,9 @@ def test_analog_equalizer_plugs_into_sionna_linear_detector():
     """
     up, b = _batch(m=16, k=4, realizations=50, uses=20, snr=20.0)
     h = b.h.unsqueeze(1)
-    own = AnalogEqualizer("zf", SolverConfig(iterations=3), device="cpu", seed=7).detect(b.y, h, b.s)
+    own = AnalogEqualizer("zf", SolverConfig(), iterations=3, device="cpu", seed=7).detect(b.y, h, b.s)
     own_bits = NearestPointSlicer(up.constellation).bits(own.x_hat[..., -1, :])
-    eq = AnalogEqualizer("zf", SolverConfig(iterations=3), device="cpu", seed=7)
+    eq = AnalogEqualizer("zf", SolverConfig(), iterations=3, device="cpu", seed=7)
     det = LinearDetector(
         eq, "bit", "maxlog", constellation=up.constellation, hard_out=True, precision="double", device="cpu"
     )
@@ -182,11 +182,32 @@ def test_make_detector_rejects_unknown_names():
         make_detector("zf_fp16", iterations=1)
 
 
+@pytest.mark.parametrize("kind", ["ZF", "lmmse", "zf "])
+def test_equalizers_reject_a_kind_that_is_not_exactly_zf_or_mmse(kind):
+    builds = (
+        lambda: AnalogEqualizer(kind, device="cpu", seed=0),
+        lambda: DigitalEqualizer(kind, "double"),
+        lambda: IterativeEqualizer("cg", kind, 3),
+    )
+    for build in builds:
+        with pytest.raises(ValueError, match="'zf' or 'mmse'"):
+            build()
+
+
+def test_detector_names_carry_their_kind_family_and_iterations():
+    """The catalogue is the one list of names: every entry builds, with its kind, name and iteration count."""
+    for name, info in CATALOGUE.items():
+        det = make_detector(name, iterations=4, device="cpu", seed=0)
+        assert det.name == name and det.kind == info.kind, name
+    analog = make_detector("analog_mmse", iterations=4, device="cpu", seed=0)
+    assert isinstance(analog, AnalogEqualizer) and analog.iterations == 4
+
+
 def test_analog_mmse_is_unbiased_and_converges_to_digital_mmse():
     _, b = _batch(m=16, k=4, realizations=200, uses=50, snr=15.0)
     h = b.h.unsqueeze(1)
     ref = DigitalEqualizer("mmse", "double").detect(b.y, h, b.s)
-    d = AnalogEqualizer("mmse", SolverConfig(iterations=12, device={"bits": 4}), device="cpu", seed=1).detect(
+    d = AnalogEqualizer("mmse", SolverConfig(device={"bits": 4}), iterations=12, device="cpu", seed=1).detect(
         b.y, h, b.s
     )
     rel = (d.x_hat[..., -1, :] - ref.x_hat[..., 0, :]).abs().max() / ref.x_hat.abs().max()

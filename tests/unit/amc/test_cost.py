@@ -1,5 +1,6 @@
-"""Cost model: circuit settling against the ODE, the paper's fixed-time arithmetic, energy
-bookkeeping, BlockAMC sequencing, digital measurements, tables and figures."""
+"""Cost model of the chip: circuit settling against the ODE, the paper's fixed-time arithmetic, energy
+bookkeeping, BlockAMC sequencing and the partial-sum ADC width. The comparison with measured digital
+solves (tables, figures, crossover) is the cost study's: ``tests/unit/studies/test_cost_study.py``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from helpers import rayleigh_gram
@@ -16,28 +16,15 @@ from scipy.integrate import solve_ivp
 from mimo_amc.amc import (
     AnalogSolver,
     BitSlicedMVM,
-    BlockAMCPlan,
     CostConfig,
     OperationCounts,
+    Partition,
     SolverConfig,
-    assumptions_markdown,
-    circuit_rate,
-    comparison_table,
-    crossover_n,
     lpinv_settling,
-    measure_digital,
-    plot_throughput,
-    scaling_exponents,
+    partial_sum_adc_bits,
     solve_cost,
 )
-from mimo_amc.amc.cost import (
-    FAST_GBWP_HZ,
-    MEASURED_GBWP_HZ,
-    hpmvm_adc_bits,
-    inv_array_uses,
-    operation_times,
-    quoted_figures_table,
-)
+from mimo_amc.amc.cost import FAST_GBWP_HZ, MEASURED_GBWP_HZ, circuit_rate, operation_times
 
 FIXED = CostConfig(timing="fixed")
 NS = 1e-9
@@ -105,8 +92,10 @@ def test_default_rate_is_the_measured_tail() -> None:
 def test_lpinv_settling_application_sequence() -> None:
     a = rayleigh_gram(4, 32, 8, seed=2)  # real 16x16: BlockAMC, one stage on 8x8 arrays
     cost = CostConfig(gbwp_hz=FAST_GBWP_HZ)
-    s = lpinv_settling(AnalogSolver(SolverConfig(), device="cpu", seed=1).program(a), cost)
-    assert s.uses == (2, 1) and s.rate.shape == (4, 2)
+    system = AnalogSolver(SolverConfig(), device="cpu", seed=1).program(a)
+    assert system.lpinv.partition == Partition.of(16, 8)
+    s = lpinv_settling(system, cost)
+    assert s.uses == Partition.of(16, 8).inv_array_uses() == (2, 1) and s.rate.shape == (4, 2)
     mvm = operation_times(16, cost, SolverConfig()).mvm_s
     conv = cost.dac_settling_s + 8 * cost.adc_time_per_bit_s
     expected = 2 * (s.settle_s[:, 0] + conv) + (s.settle_s[:, 1] + conv) + 2 * mvm
@@ -137,9 +126,13 @@ def test_fixed_time_reproduces_paper_arithmetic() -> None:
 
 @pytest.mark.parametrize("n", [8, 12, 16, 17, 32, 100, 256])
 def test_blockamc_plan_sets_lpinv_time(n: int) -> None:
-    plan = BlockAMCPlan.of(n, 8)
+    partition = Partition.of(n, 8)
+    plan = partition.plan()
     assert plan.depth == plan.inv_ops + plan.mvm_ops
-    assert sum(inv_array_uses(n, 8)) == plan.inv_ops and len(inv_array_uses(n, 8)) == plan.inv_arrays
+    uses = partition.inv_array_uses()
+    assert sum(uses) == plan.inv_ops and len(uses) == plan.inv_arrays
+    ops = partition.operations()  # the sequence the cost model prices
+    assert len(ops) == plan.depth and sum(o.inv for o in ops) == plan.inv_ops
     c = solve_cost(n, 2, FIXED)
     assert c.lpinv_s == pytest.approx(2 * (plan.inv_ops * 120 + plan.mvm_ops * 60) * NS)
 
@@ -203,67 +196,14 @@ def test_operation_counts_input() -> None:
         solve_cost(8, 1, FIXED, SolverConfig(lpinv={"converters": {"adc_bits": 0}}))
 
 
-@pytest.mark.parametrize("n", [8, 16, 200])
-def test_hpmvm_adc_bits_match_simulator(n: int) -> None:
+@pytest.mark.parametrize(("n", "bits"), [(8, 10), (16, 11), (200, 14)])
+def test_partial_sum_adc_bits(n: int, bits: int) -> None:
+    """ceil(log2(rows 7 7 + 1)) + 1 with rows = min(n, 128): 392, 784 and 6272 need 9, 10 and 13 bits plus sign.
+
+    One function derives the width for the simulator and the cost model alike.
+    """
     cfg = SolverConfig()
+    assert partial_sum_adc_bits(n, cfg) == bits
     mvm = BitSlicedMVM(torch.eye(n, dtype=torch.float64), cfg, torch.Generator().manual_seed(0))
-    assert hpmvm_adc_bits(n, cfg) == mvm.adc_bits
-
-
-def test_measure_digital_tiny() -> None:
-    df = measure_digital([4, 6], [8], dtypes=(torch.float32,), devices=["cpu"], repeats=2, warmup=1, min_repeat_s=1e-4)
-    assert len(df) == 4 and set(df["op"]) == {"solve", "inv"} and set(df["kind"]) == {"measured"}
-    assert (df["solves_per_s"] > 0).all() and (df["seconds_per_call"] > 0).all()
-    assert df["solves_per_s"].to_numpy() == pytest.approx((df["batch"] / df["seconds_per_call"]).to_numpy())
-
-
-def test_table_figure_and_assumptions(tmp_path) -> None:
-    digital = measure_digital(
-        [8, 16], [32], dtypes=(torch.float32,), devices=["cpu"], repeats=2, warmup=1, min_repeat_s=1e-4
-    )
-    table = comparison_table(digital, sizes=(8, 16, 32), iterations=3)
-    for col in (
-        "n",
-        "iterations",
-        "analog_ns_per_solve_slow",
-        "analog_nj_per_solve_fast",
-        "e_adc_nj_slow",
-        "e_opamp_nj_fast",
-        "e_array_nj_slow",
-        "digital_solves_per_s",
-        "ratio_slow",
-        "ratio_fast",
-    ):
-        assert col in table.columns
-    row = table.iloc[0]
-    assert row["analog_ns_per_solve_slow"] == pytest.approx(solve_cost(8, 3).time_s * 1e9)
-    best = digital[digital["n"] == 8]["solves_per_s"].max()
-    assert row["digital_solves_per_s"] == best
-    assert row["ratio_fast"] == pytest.approx(row["analog_solves_per_s_fast"] / best)
-    assert math.isnan(table.iloc[2]["digital_solves_per_s"])  # n = 32 not measured
-    parts = table[[f"e_{k}_nj_slow" for k in ("dac", "adc", "opamp", "array", "digital")]].sum(axis=1)
-    assert parts.to_numpy() == pytest.approx(table["analog_nj_per_solve_slow"].to_numpy())
-    png, pdf = plot_throughput(table, digital, tmp_path / "fig" / "t.png", tmp_path / "fig" / "t.pdf")
-    assert png.stat().st_size > 1000 and pdf.read_bytes().startswith(b"%PDF")
-    text = assumptions_markdown()
-    for name in CostConfig.model_fields:
-        assert f"| {name} |" in text
-    assert "| solver.lpinv.converters.adc_bits | 8 | bit |" in text
-    assert (quoted_figures_table()["kind"] == "quoted").all()
-
-
-def test_crossover_and_scaling() -> None:
-    t = pd.DataFrame({"n": [8, 16, 32], "ratio_slow": [0.5, 2.0, 4.0]})
-    assert crossover_n(t) == pytest.approx(math.sqrt(8 * 16))
-    assert crossover_n(t.assign(ratio_slow=[0.1, 0.2, 0.9])) is None
-    assert crossover_n(t.assign(ratio_slow=[1.5, 2.0, 4.0])) == 8.0
-    sizes = (8, 16, 32, 64, 128, 256)
-    digital = pd.DataFrame(
-        {"kind": "measured", "device": "cpu", "dtype": "float32", "op": "solve", "n": sizes, "batch": 1}
-    ).assign(solves_per_s=[1e9 / n**3 for n in sizes])
-    # Fixed time on one large INV array: ~constant per iteration; BlockAMC on 8x8: ~n^log2(3).
-    mono = comparison_table(digital, sizes, cost=FIXED, solver=SolverConfig(lpinv={"array_size": 256}))
-    block = comparison_table(digital, sizes, cost=FIXED)
-    e_mono, e_block = scaling_exponents(mono), scaling_exponents(block)
-    assert abs(e_mono["analog_slow"]) < 0.1 and e_block["analog_slow"] == pytest.approx(math.log2(3), abs=0.05)
-    assert e_mono["digital"] == pytest.approx(3.0) and e_mono["digital_tail"] == pytest.approx(3.0)
+    assert mvm.adc_bits == bits
+    assert partial_sum_adc_bits(n, SolverConfig(hpmvm={"adc_bits": 8})) == 8

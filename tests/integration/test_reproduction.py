@@ -11,9 +11,12 @@ import pytest
 
 from mimo_amc.reproduce import CLAIMS, reproduce
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_quick_reproduction_keeps_every_claim_that_passes_in_full_mode(tmp_path):
     """Every claim that passes in the committed full-mode run (results/reproduction.json) passes in quick
     mode too: same criteria, reduced statistics."""

@@ -1,24 +1,23 @@
-"""Image transmission over the MIMO link, recovery per iteration, scenario support (issue 5)."""
+"""Image transmission over the MIMO link, recovery per iteration, scenario support (issue 5).
+
+The paper's image scenario and the command line's exit codes for bad image files are run end to end in
+``tests/integration/test_harness.py``."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import yaml
 from skimage import io
 
 from mimo_amc.amc import SolverConfig
-from mimo_amc.cli import main
 from mimo_amc.detect import make_detector
-from mimo_amc.imaging import ImageConfig, bits_to_image, image_quality, image_to_bits, load_image, transmit_image
-from mimo_amc.link import LinkConfig
-
-ROOT = Path(__file__).resolve().parents[1]
+from mimo_amc.metrics import image_quality
+from mimo_amc.runner import run_scenario
+from mimo_amc.scenario import ImageConfig, LinkConfig, ScenarioError, scenario_from_dict
+from mimo_amc.studies import check_scenario
+from mimo_amc.studies.image import bits_to_image, image_to_bits, load_image, transmit_image
 
 
 def _rgb_png(tmp_path: Path, shape=(67, 101, 3)) -> Path:
@@ -72,39 +71,23 @@ def test_ideal_analog_image_equals_fp64_image_pixel_for_pixel():
     assert (result.table.pixels_differing_from_reference == 0).all()
 
 
-def test_paper_image_scenario(tmp_path):
-    """Acceptance (issue 5): 128x8, default chip: iteration 1 >= 1 % wrong pixels; the image equals
-    the FP32 ZF image by iteration 4 (both lossless, or PSNR within 0.1 dB); the grid figure exists."""
-    out = tmp_path / "paper_image"
-    cmd = [sys.executable, str(ROOT / "run_experiment.py"), str(ROOT / "scenarios/paper_image.yaml"),
-           "--output", str(out), "--no-progress"]  # fmt: skip
-    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    table = pd.read_parquet(out / "image.parquet")
-    big = table[table["link.num_rx_antennas"] == 128]
-    ref = big[big.detector == "zf_fp32"].iloc[0]
-    analog = big[big.detector == "analog_zf"].set_index("iteration")
-    assert analog.loc[1].wrong_pixels >= 0.01 * analog.loc[1].pixels
-    for it in (4, 5):
-        row = analog.loc[it]
-        assert (row.lossless and ref.lossless) or abs(row.psnr_db - ref.psnr_db) < 0.1
-        assert row.pixels_differing_from_reference == 0
-    assert len(table.groupby("point")) == 3  # 128x8 3-bit, 16x4 3-bit, 16x4 4-bit
-    for name in ("figures/image_grid.png", "figures/image_grid.pdf", "tables/image.md", "tables/image.tex"):
-        assert (out / name).is_file(), name
-    assert "lossless" in (out / "tables/image.md").read_text()
-
-
-@pytest.mark.parametrize("kind", ["missing", "unreadable"])
-def test_bad_image_files_exit_2_before_any_simulation(tmp_path, capsys, monkeypatch, kind):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / ("nope.png" if kind == "missing" else "broken.png")
-    if kind == "unreadable":
-        path.write_bytes(b"not a png at all")
-    scenario = tmp_path / "img.yaml"
-    scenario.write_text(yaml.safe_dump({"image": {"source": str(path)}, "link": {"snr_db": []}}))
-    assert main(["run", str(scenario), "--no-progress"]) == 2
-    err = capsys.readouterr().err
-    assert "image.source" in err and str(path) in err
-    assert ("neither a bundled image" if kind == "missing" else "cannot read image") in err
-    assert not (tmp_path / "results").exists()
+def test_image_files_are_checked_when_the_run_starts(tmp_path):
+    """Validation only checks that the file exists; decoding it is the image study's check, which
+    ``check_scenario`` (and ``run_scenario``, ``mimo-amc run`` / ``validate``) runs before any unit."""
+    assert ImageConfig(source="camera").source == "camera"
+    with pytest.raises(ValueError, match="neither a bundled image"):
+        ImageConfig(source=str(tmp_path / "nope.png"))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    out = tmp_path / "out"
+    data = {"name": "img", "image": {"source": str(broken)}, "link": {"snr_db": []}, "output": {"directory": str(out)}}
+    scenario = scenario_from_dict(data, "img.yaml")  # valid: the file exists
+    assert scenario.studies == ["image"]
+    with pytest.raises(ScenarioError, match="cannot read image") as exc:
+        check_scenario(scenario)
+    assert "image.source" in str(exc.value) and str(broken) in str(exc.value)
+    with pytest.raises(ScenarioError, match="cannot read image"):
+        run_scenario(scenario, progress=False)
+    assert not out.exists()  # nothing ran
+    good = _rgb_png(tmp_path)
+    check_scenario(scenario_from_dict({**data, "image": {"source": str(good)}}, "img.yaml"))
