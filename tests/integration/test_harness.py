@@ -139,6 +139,7 @@ def test_sweep_grid_times_zip_with_stable_keys_and_seeds(tmp_path):
 
 
 # ---------------------------------------------------------------- store, resume, executors
+@pytest.mark.slow
 def test_run_writes_tables_figures_manifest_and_skips_finished_units(tmp_path):
     scenario = load_scenario(_write(tmp_path, TINY), [f"output.directory={tmp_path / 'out'}"])
     first = run_scenario(scenario, progress=False, threads=1)
@@ -161,6 +162,7 @@ def test_run_writes_tables_figures_manifest_and_skips_finished_units(tmp_path):
     assert run_scenario(more, progress=False, threads=1).computed == 2
 
 
+@pytest.mark.slow
 def test_process_pool_gives_the_same_numbers(tmp_path):
     local = load_scenario(_write(tmp_path, TINY), [f"output.directory={tmp_path / 'a'}"])
     pool = load_scenario(_write(tmp_path, TINY), [f"output.directory={tmp_path / 'b'}"])
@@ -207,6 +209,7 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     _compare(pd.read_parquet(killed / "results.parquet"), pd.read_parquet(tmp_path / "clean/results.parquet"))
 
 
+@pytest.mark.slow
 def test_quickstart_scenario_produces_tables_and_a_figure(tmp_path):
     """Acceptance (issue 4): the README's main job writes Parquet/CSV/Markdown/LaTeX and a PNG."""
     out = tmp_path / "quickstart"
@@ -306,6 +309,7 @@ def test_chip_presets_in_scenarios_and_on_the_command_line(tmp_path, capsys):
     assert "zuo2099" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_paper_image_scenario(tmp_path):
     """Acceptance (issue 5): 128x8, default chip: iteration 1 >= 1 % wrong pixels; the image equals
     the FP32 ZF image by iteration 4 (both lossless, or PSNR within 0.1 dB); the grid figure exists."""

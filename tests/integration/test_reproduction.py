@@ -29,6 +29,7 @@ def test_quick_reproduction_keeps_every_claim_that_passes_in_full_mode(tmp_path)
             assert quick.loc[claim_id, "passed"], (claim_id, quick.loc[claim_id, "reproduced"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["ber_loop.py", "ofdm_3gpp.py"])
 def test_examples_run_in_reduced_size(script, tmp_path):
     result = subprocess.run(
