@@ -129,9 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenario = load_scenario(args.scenario, overrides)
         if args.command == "cost" and scenario.cost is None:
             scenario = scenario.model_copy(update={"cost": CostStudyConfig()})
-        from .studies import check_scenario
+        if args.command == "validate":  # run and cost check in run_scenario, before any unit
+            from .studies import check_scenario
 
-        check_scenario(scenario)
+            check_scenario(scenario)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -194,11 +195,9 @@ def _report(directory: str) -> int:
             file=sys.stderr,
         )
         return 2
-    from .scenario import ScenarioError as _Error
-
     try:
         print(f"wrote {write_report(d)}")
-    except _Error as exc:
+    except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

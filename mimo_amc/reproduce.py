@@ -283,8 +283,9 @@ def compare_results(reference: str | Path, new: str | Path) -> list[str]:
         if len(ref) != len(out):
             problems.append(f"{name}: {len(ref)} rows in the reference, {len(out)} in the new folder")
             continue
-        single = ref["detector"].map(lambda d: d in CATALOGUE and CATALOGUE[d].precision == "single") if (
-            "detector" in ref) else pd.Series(False, index=ref.index)  # fmt: skip
+        single = pd.Series(False, index=ref.index)
+        if "detector" in ref:
+            single = ref["detector"].map(lambda d: d in CATALOGUE and CATALOGUE[d].precision == "single")
         for col in ref.columns:
             if col in TIMING_COLUMNS:
                 continue

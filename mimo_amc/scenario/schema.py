@@ -122,14 +122,14 @@ class Scenario(Section):
         for name in self.detectors.variants:
             try:
                 self.chip(name)
-            except (ValidationError, ValueError) as exc:
-                if not isinstance(exc, ValidationError):
-                    raise ValueError(f"detectors.variants.{name}.amc: {exc}") from None
+            except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
                 raise ValueError(
                     f"detectors.variants.{name}.amc: field {where!r} = {short(first.get('input'))}: {first['msg']}"
                 ) from None
+            except ValueError as exc:  # an unknown preset
+                raise ValueError(f"detectors.variants.{name}.amc: {exc}") from None
         return self
 
     @model_validator(mode="after")

@@ -51,11 +51,10 @@ def check_scenario(scenario: Scenario) -> None:
     Raises:
         ScenarioError: naming the study, the sweep point, the estimate and the machine's memory.
     """
-    for name in scenario.studies:
-        STUDIES[name].check(scenario)
     memory = machine_memory_bytes()
     for point in sweep_points(scenario):
         for name in point.scenario.studies:
+            STUDIES[name].check(point.scenario)
             need = STUDIES[name].memory_bytes(point.scenario)
             if need > memory:
                 raise ScenarioError(

@@ -77,7 +77,8 @@ class Study(Protocol):
         ...
 
     def check(self, scenario: Scenario) -> None:
-        """Problems that validation cannot see (e.g. an unreadable image file): raise ScenarioError."""
+        """Problems of the resolved sweep point ``scenario`` that validation cannot see (e.g. an unreadable
+        image file): raise ScenarioError."""
         ...
 
     def run(self, scenario: Scenario, unit: Unit, device: torch.device | str, progress: Progress | None) -> UnitResult:

@@ -36,7 +36,6 @@ from ..scenario import (
     ScenarioError,
     SweepPoint,
     derive_seed,
-    sweep_points,
 )
 from .base import Progress, Unit, UnitResult, section_unit
 from .ber import batch_bytes
@@ -162,15 +161,13 @@ class ImageStudy:
         return [section_unit(self.name, point, "image", derive_seed(point.seed, "image"))]
 
     def check(self, scenario: Scenario) -> None:
-        """Every image of the sweep must decode (validation only checks that the file exists)."""
-        for point in sweep_points(scenario):
-            cfg = point.scenario.image
-            if cfg is None:
-                continue
-            try:
-                load_image(cfg)
-            except Exception as exc:  # imageio/PIL raise many types for unreadable files
-                raise ScenarioError(f"image.source: cannot read image file {cfg.source!r}: {exc}") from None
+        """The point's image must decode (validation only checks that the file exists)."""
+        cfg = scenario.image
+        assert cfg is not None
+        try:
+            load_image(cfg)
+        except Exception as exc:  # imageio/PIL raise many types for unreadable files
+            raise ScenarioError(f"image.source: cannot read image file {cfg.source!r}: {exc}") from None
 
     def memory_bytes(self, scenario: Scenario) -> int:
         cfg, link = scenario.image, scenario.link
