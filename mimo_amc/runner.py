@@ -37,6 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .amc import default_device
+from .reaper import VARIABLE as REAPER_VARIABLE
 from .report import write_report
 from .scenario import ITERATION_NOTE, Scenario, ScenarioError, SweepPoint, sweep_points
 from .store import ResultStore
@@ -85,6 +86,33 @@ def die_with_parent(parent: int) -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died while this worker was starting, before prctl
         os._exit(1)
+
+
+def _start_reaper() -> subprocess.Popen[bytes] | None:
+    """Start :mod:`mimo_amc.reaper` with a fresh token (Linux; elsewhere None): every process
+    started while ``os.environ`` holds the token is killed once this process is gone."""
+    if not sys.platform.startswith("linux"):
+        return None
+    token = f"{os.getpid()}-{time.time_ns()}"
+    script = str(Path(__file__).with_name("reaper.py"))  # run as a file: no package (torch) import
+    return subprocess.Popen([sys.executable, script, token], stdin=subprocess.PIPE, start_new_session=True)
+
+
+def _start_local_ray() -> None:
+    """``ray.init()`` of a local instance whose processes die with this one (see :mod:`mimo_amc.reaper`)."""
+    import ray
+
+    global _REAPER
+    _REAPER = _REAPER or _start_reaper()  # holds the pipe's write end until this process ends
+    if _REAPER is not None:
+        os.environ[REAPER_VARIABLE] = str(_REAPER.args[-1])
+    try:
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    finally:
+        os.environ.pop(REAPER_VARIABLE, None)
+
+
+_REAPER: subprocess.Popen[bytes] | None = None
 
 
 def _run_point(units: list[Unit], device: str, threads: int) -> Iterator[UnitResult]:
@@ -200,7 +228,9 @@ def _execute_ray(
     """One streaming Ray task per sweep point; every unit is yielded as soon as its task produces it."""
     import ray
 
-    if not ray.is_initialized():
+    if not ray.is_initialized() and address in (None, "local"):
+        _start_local_ray()
+    elif not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     task = ray.remote(num_cpus=1, num_returns="streaming")(_run_point)
     by_point: dict[int, list[Unit]] = {}

@@ -4,6 +4,7 @@ paragraph, before any unit is computed; none prints a traceback, hangs, or write
 from __future__ import annotations
 
 import struct
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -212,6 +213,13 @@ def test_output_below_a_file(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     code, err = _cli(capsys, ["run", str(_write(tmp_path, OK)), "--output", str(tmp_path / "file" / "out")])
     assert code == 2 and "is a file" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
+def test_unwritable_output_folder(tmp_path, capsys):
+    # /proc refuses new entries even to root (a chmod-ed folder would not stop root).
+    code, err = _cli(capsys, ["run", str(_write(tmp_path, OK)), "--output", "/proc/mimo-amc-out"])
+    assert code == 2 and "/proc/mimo-amc-out" in err and "Traceback" not in err
 
 
 def test_output_into_a_foreign_folder_touches_nothing(tmp_path, capsys):

@@ -98,11 +98,36 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path, capsys):
     assert len(_units(out)) == 4  # --fresh of the refused run deleted nothing
 
 
+@pytest.mark.slow
+def test_two_concurrent_runs_compute_each_unit_once(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    cmd = [sys.executable, "-m", "mimo_amc.cli", "run", str(path), "--output", str(tmp_path / "o"), "--no-progress"]
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert "process" in refused and "Traceback" not in refused
+    assert len(_units(tmp_path / "o")) == 4
+    done = next(run for run, (code, _) in zip(runs, results, strict=True) if code == 0)
+    assert "4 units computed, 0 already stored" in done.stdout.read()
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
         text = (task / "children").read_text() if (task / "children").is_file() else ""
         found |= {int(c) for c in text.split()}
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        new = _children(todo.pop()) - found
+        found |= new
+        todo.extend(new)
     return found
 
 
@@ -113,22 +138,30 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_sigkill_of_a_worker_pool_leaves_no_process(tmp_path):
+@pytest.mark.parametrize(
+    ("executor", "expected"),
+    [(["--workers", "2"], 2), (["--executor", "ray", "--workers", "2"], 4)],  # ray: gcs, raylet and workers
+    ids=["worker_pool", "ray"],
+)
+def test_sigkill_leaves_no_process_of_the_run(tmp_path, executor, expected):
+    if "ray" in executor:
+        pytest.importorskip("ray")
     path = tmp_path / "s.yaml"
     long_run = SCENARIO.replace("max_bits: 20000", "max_bits: 20000000")
     path.write_text(long_run.replace("target_bit_errors: 50", "target_bit_errors: 10000000"))
-    cmd = [sys.executable, "-m", "mimo_amc.cli", "run", str(path), "--output", str(tmp_path / "o"), "--workers", "2",
-           "--no-progress"]  # fmt: skip
+    cmd = [sys.executable, "-m", "mimo_amc.cli", "run", str(path), "--output", str(tmp_path / "o"), "--no-progress",
+           *executor]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workers: set[int] = set()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(workers) < 2:
+    found: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(found) < expected:
         time.sleep(0.5)
-        workers = {c for c in _children(proc.pid) for _ in [0]}
-        workers |= {g for c in list(workers) for g in _children(c)}
-    assert workers, "the pool never started"
-    time.sleep(2)
+        found |= _descendants(proc.pid)
+    assert len(found) >= expected, f"the run started only {len(found)} processes"
+    for _ in range(6):  # let the run start the rest of its processes (Ray workers start with their tasks)
+        time.sleep(0.5)
+        found |= _descendants(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(5)
-    assert [w for w in workers if _alive(w)] == []
+    assert [p for p in found if _alive(p)] == []

@@ -12,7 +12,9 @@ import pytest
 import mimo_amc
 
 ROOT = Path(mimo_amc.__file__).parent
-LAYERS = ["amc", "scenario", "link|detect", "metrics", "studies", "store", "report", "runner", "reproduce", "cli"]
+LAYERS = [
+    "amc", "scenario", "link|detect", "metrics", "studies", "store", "report", "reaper", "runner", "reproduce", "cli",
+]  # fmt: skip
 """Bottom up; a module imports its own package and lower layers only (``link`` and ``detect`` share a rank)."""
 
 
