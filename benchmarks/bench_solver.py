@@ -22,13 +22,13 @@ from timing import median, median_ratio, paired_times
 from mimo_amc.amc import AnalogSolver, SolverConfig
 
 
-def bench_size(n: int, batch: int, repeats: int, iterations: int = 10) -> dict[str, float]:
+def bench_size(n: int, batch: int, repeats: int, iterations: int = 10, device: str = "cpu") -> dict[str, float]:
     """Time digital and analog solves of one batch of ``n x n`` systems; ratios are per-repeat medians."""
     g = torch.Generator().manual_seed(0)
-    h = torch.randn(batch, 4 * n, n, generator=g, dtype=torch.float64)
+    h = torch.randn(batch, 4 * n, n, generator=g, dtype=torch.float64).to(device)
     a = h.mT @ h
-    b = torch.randn(batch, n, generator=g, dtype=torch.float64)
-    solver = AnalogSolver(SolverConfig(), device="cpu", seed=1)
+    b = torch.randn(batch, n, generator=g, dtype=torch.float64).to(device)
+    solver = AnalogSolver(SolverConfig(), device=device, seed=1)
     system = solver.program(a)
     t = paired_times(
         {
@@ -49,16 +49,17 @@ def bench_size(n: int, batch: int, repeats: int, iterations: int = 10) -> dict[s
     }
 
 
-def report(sizes: list[tuple[int, int]], repeats: int) -> str:
+def report(sizes: list[tuple[int, int]], repeats: int, device: str = "cpu") -> str:
     """Markdown section with the solver benchmark table."""
+    where = "CUDA" if device == "cuda" else f"{torch.get_num_threads()} threads"
     lines = [
-        f"### HP-INV solver vs torch.linalg.solve (K = 10, default chip, float64, {torch.get_num_threads()} threads)",
+        f"### HP-INV solver vs torch.linalg.solve (K = 10, default chip, float64, {where})",
         "",
         "| n | batch | linalg.solve (ms) | program + 10 iterations (ms) | ratio | 10 iterations (ms) | ratio |",
         "|---|---|---|---|---|---|---|",
     ]
     for n, batch in sizes:
-        r = bench_size(n, batch, repeats)
+        r = bench_size(n, batch, repeats, device=device)
         lines.append(
             f"| {n} | {batch} | {1e3 * r['digital_s']:.1f} | {1e3 * r['analog_total_s']:.1f} | "
             f"{r['ratio_total']:.1f}x | {1e3 * r['analog_iterations_s']:.1f} | {r['ratio_iterations']:.1f}x |"

@@ -2,7 +2,7 @@
 
 Usage (from the repository root, after the README's setup):
 
-    .venv/bin/python benchmarks/run_all.py [--repeats 7] [--threads 2]
+    .venv/bin/python benchmarks/run_all.py [--repeats 5] [--threads 2]
 
 Each section measures the project against its baseline in the same run (interleaved repeats,
 median of per-repeat ratios), so the machine's load affects both alike.
@@ -36,9 +36,19 @@ def machine() -> str:
     )
 
 
+def gpu_sections(repeats: int) -> list[str]:
+    """The solver and detector ratios on CUDA, or a line saying that there is no GPU to measure on."""
+    if not torch.cuda.is_available():
+        return ["### GPU", "", "Not measured on a GPU: torch finds no CUDA device on this machine.", ""]
+    return [
+        bench_solver.report([(16, 10000), (128, 1000)], repeats, device="cuda"),
+        *bench_detectors.analog_ratio_rows(100, 100, repeats, [torch.get_num_threads()], device="cuda"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", default=str(Path(__file__).with_name("report.md")))
     args = parser.parse_args(argv)
@@ -51,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         "each repeat (lower is faster for the project).",
         "",
         bench_solver.report([(16, 10000), (128, 1000)], args.repeats),
-        bench_detectors.report(100, 100, args.repeats),
+        bench_detectors.report(100, 100, args.repeats, [1, 2]),
+        *gpu_sections(args.repeats),
     ]
     text = "\n".join(sections)
     Path(args.output).write_text(text)

@@ -149,7 +149,7 @@ class Uplink:
         x = self._mapper(bits.reshape(b, t, k * nb))
         h = self.channels(b)
         no = noise_variance(self.cfg, snr_db)
-        y = self._awgn((h.unsqueeze(1) @ x.unsqueeze(-1)).squeeze(-1), no)
+        y = self._awgn(x @ h.mT, no)  # [B, T, M]: one product per realisation, no per-use copy of h
         return LinkBatch(bits, x, h, self._estimate(h, no), y, no)
 
     def _estimate(self, h: torch.Tensor, no: float) -> torch.Tensor:

@@ -9,7 +9,11 @@ Every INV and MVM step is one analog operation on its own array: the input vecto
 rescaled to the DAC's full range and quantised, the circuit computes with the
 *programmed* conductances (digit quantisation, programming error, faults, drift,
 finite op-amp gain), read noise is added, and an auto-ranging ADC digitises the
-output. Intermediate results are handed between arrays digitally.
+output. Intermediate results are handed between arrays digitally (float64). An array whose
+converters have at most 16 bits computes in float32 inside (DAC codes, product, read noise,
+ADC codes): its quantisation steps are ``>= 2^-15`` of full scale, so float32's rounding
+(``6e-8``) changes an ADC code only where the analog value lies within ``1e-7`` of a rounding
+threshold.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import torch
 
 from .config import SolverConfig
 from .converters import converter_levels, full_scale
-from .devices import gaussian, program_pairs
+from .devices import program_pairs
 from .partition import Partition
+
+LOW_PRECISION_BITS = 16
+"""Arrays whose DAC and ADC both have ``1..16`` bits run in float32 (see :class:`_AnalogArray`)."""
 
 
 def max_abs(m: torch.Tensor) -> torch.Tensor:
@@ -69,6 +76,11 @@ class _AnalogArray:
         else:
             self.kernel = conductance
             self.factor = value_per_digit
+        # Converters of at most 16 bits resolve no better than 2^-15 of full scale, far above
+        # float32's 6e-8: such an array computes, draws its read noise and quantises in float32.
+        conv = cfg.lpinv.converters
+        low = 0 < conv.dac_bits <= LOW_PRECISION_BITS and 0 < conv.adc_bits <= LOW_PRECISION_BITS
+        self._work = self.kernel.to(torch.float32) if low else self.kernel
 
     def inv_arrays(self) -> list[_AnalogArray]:
         return [self] if hasattr(self, "conductance") else []
@@ -81,17 +93,18 @@ class _AnalogArray:
         dac = converter_levels(lp.converters.dac_bits)
         adc = converter_levels(lp.converters.adc_bits)
         s_in = full_scale(x)
-        u = (x / s_in).mul_(dac)  # full DAC range (an all-zero vector stays zero)
+        u = (x / s_in).to(self._work.dtype).mul_(dac)  # full DAC range (an all-zero vector stays zero)
         if lp.converters.dac_bits:
             u.round_()
-        v = self.kernel @ u
+        v = self._work @ u
         fs = full_scale(v)  # auto-ranging ADC
         if lp.read_noise > 0:
-            v += gaussian(v.shape, self._generator, v.device).mul_(lp.read_noise) * fs
+            noise = torch.randn(v.shape, generator=self._generator, device=v.device, dtype=torch.float32)
+            v.addcmul_(noise, fs, value=lp.read_noise)
         v.div_(fs).mul_(adc)
         if lp.converters.adc_bits:
             v.clamp_(-adc, adc).round_()
-        return v * (fs * s_in * self.factor / (dac * adc))
+        return v.to(torch.float64).mul_(fs.to(torch.float64) * s_in * self.factor / (dac * adc))
 
 
 class _Block:
