@@ -137,9 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "validate":
-        print(
-            scenario.to_yaml() if args.show else f"{args.scenario}: valid ({len(sweep_points(scenario))} sweep points)"
-        )
+        print(_shown(scenario) if args.show else f"{args.scenario}: valid ({len(sweep_points(scenario))} sweep points)")
         return 0
     from .runner import run_scenario
 
@@ -164,6 +162,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"results in {summary.directory}/ (report.md, tables/, figures/)"
     )
     return 0
+
+
+def _shown(scenario) -> str:
+    """The resolved scenario as YAML, headed by a comment naming each chip's nearest preset and its changes."""
+    from .amc.presets import describe
+
+    chips = {"amc": scenario.amc} | {
+        f"detectors.variants.{v}.amc": scenario.chip(v) for v in scenario.detectors.variants
+    }
+    return "".join(f"# {where}: {describe(chip)}\n" for where, chip in chips.items()) + scenario.to_yaml()
 
 
 def _compare(reference: str, new: str) -> int:
