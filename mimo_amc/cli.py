@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     repro = sub.add_parser("reproduce", help="run the paper scenarios and write results/REPRODUCTION.md")
     repro.add_argument("--quick", action="store_true", help="reduced statistics into results/quick/ (for CI)")
+    repro.add_argument(
+        "--committed", action="store_true", help="run nothing: evaluate the results folders as they are (seconds)"
+    )
     repro.add_argument("--results", default="results", help="results root (default: results)")
     repro.add_argument("--scenarios", default="scenarios", help="folder of the paper_*.yaml scenarios")
 
@@ -120,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reproduce":
             from .reproduce import reproduce
 
-            table = reproduce(args.quick, args.results, args.scenarios)
+            table = reproduce(args.quick, args.results, args.scenarios, run=not args.committed)
             print(table[["id", "passed", "reproduced"]].to_string(index=False))
             return 0
         overrides = list(args.overrides)
