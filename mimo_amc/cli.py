@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     repro = sub.add_parser("reproduce", help="run the paper scenarios and write results/REPRODUCTION.md")
     repro.add_argument("--quick", action="store_true", help="reduced statistics into results/quick/ (for CI)")
+    repro.add_argument(
+        "--committed", action="store_true", help="run nothing: evaluate the results folders as they are (seconds)"
+    )
     repro.add_argument("--results", default="results", help="results root (default: results)")
     repro.add_argument("--scenarios", default="scenarios", help="folder of the paper_*.yaml scenarios")
 
@@ -120,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reproduce":
             from .reproduce import reproduce
 
-            table = reproduce(args.quick, args.results, args.scenarios)
+            table = reproduce(args.quick, args.results, args.scenarios, run=not args.committed)
             print(table[["id", "passed", "reproduced"]].to_string(index=False))
             return 0
         overrides = list(args.overrides)
@@ -137,9 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.command == "validate":
-        print(
-            scenario.to_yaml() if args.show else f"{args.scenario}: valid ({len(sweep_points(scenario))} sweep points)"
-        )
+        print(_shown(scenario) if args.show else f"{args.scenario}: valid ({len(sweep_points(scenario))} sweep points)")
         return 0
     from .runner import run_scenario
 
@@ -164,6 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"results in {summary.directory}/ (report.md, tables/, figures/)"
     )
     return 0
+
+
+def _shown(scenario) -> str:
+    """The resolved scenario as YAML, headed by a comment naming each chip's nearest preset and its changes."""
+    from .amc.presets import describe
+
+    chips = {"amc": scenario.amc} | {
+        f"detectors.variants.{v}.amc": scenario.chip(v) for v in scenario.detectors.variants
+    }
+    return "".join(f"# {where}: {describe(chip)}\n" for where, chip in chips.items()) + scenario.to_yaml()
 
 
 def _compare(reference: str, new: str) -> int:

@@ -17,7 +17,7 @@ from ..amc.config import OuterScheme
 
 BUNDLED_IMAGES = (
     "camera", "astronaut", "coffee", "chelsea", "rocket", "moon", "coins", "page", "text", "brick", "grass",
-    "gravel", "immunohistochemistry", "colorwheel", "logo",
+    "gravel", "immunohistochemistry", "colorwheel", "logo", "horse",
 )  # fmt: skip
 """Images shipped inside scikit-image (no download needed), usable by name."""
 
@@ -41,17 +41,36 @@ class ImageConfig(Section):
     Example:
         >>> ImageConfig(source="camera", size=[64, 64]).mode
         'gray'
+        >>> ImageConfig(source="horse", size=[100, 100], mode="binary").bits_per_pixel
+        1
     """
 
     source: str = Field("camera", description=f"A bundled image ({', '.join(BUNDLED_IMAGES)}) or a PNG/JPEG path.")
     size: list[int] | None = Field(
         None, min_length=2, max_length=2, description="Resize to [height, width] pixels (7..4096 each)."
     )
-    mode: Literal["gray", "rgb"] = Field("gray", description="Send one gray channel or three RGB channels.")
+    mode: Literal["gray", "rgb", "binary"] = Field(
+        "gray",
+        description="Send one gray channel or three RGB channels (8 bits per pixel and channel), or a black/white "
+        "image (gray thresholded at 128 after resizing, 1 bit per pixel: the paper's demo).",
+    )
     snr_db: float = Field(20.0, ge=-60, le=100, description="SNR of the transmission (link.snr_type convention).")
+    draws: int = Field(
+        1,
+        ge=1,
+        le=10_000,
+        description="Independent transmissions of the image, batched (fresh channels, noise and chip writes "
+        "each): the table reports the fraction received without a single bit error, with its Clopper-Pearson "
+        "interval (monte_carlo.confidence), and the BER over all draws; PSNR, SSIM and the figure show draw 0.",
+    )
     show_iterations: list[int] | None = Field(
         None, description="Iterations shown in the figure (default: all); the table has every iteration."
     )
+
+    @property
+    def bits_per_pixel(self) -> int:
+        """Bits sent per pixel: 1 (binary), 8 (gray) or 24 (RGB)."""
+        return {"binary": 1, "gray": 8, "rgb": 24}[self.mode]
 
     @field_validator("source")
     @classmethod

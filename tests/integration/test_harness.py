@@ -300,7 +300,9 @@ def test_cost_command_runs_only_the_cost_study(tmp_path, capsys):
 def test_chip_presets_in_scenarios_and_on_the_command_line(tmp_path, capsys):
     path = _write(tmp_path, {**TINY, "sweep": {}, "amc": {"preset": "zuo2025_4bit", "lpinv": {"prog_sigma": 0.02}}})
     assert main(["validate", str(path), "--show"]) == 0
-    chip = yaml.safe_load(capsys.readouterr().out)["amc"]
+    out = capsys.readouterr().out
+    assert out.startswith("# amc: preset zuo2025_4bit with lpinv.prog_sigma = 0.02 (preset: 0.01)\n")
+    chip = yaml.safe_load(out)["amc"]
     assert chip["device"]["bits"] == 4 and chip["lpinv"]["prog_sigma"] == 0.02 and "preset" not in chip
     assert main(["validate", str(_write(tmp_path, {**TINY, "sweep": {}}, "plain.yaml")), "--set", "amc.preset=ideal",
                  "--show"]) == 0  # fmt: skip

@@ -91,3 +91,39 @@ def test_image_files_are_checked_when_the_run_starts(tmp_path):
     assert not out.exists()  # nothing ran
     good = _rgb_png(tmp_path)
     check_scenario(scenario_from_dict({**data, "image": {"source": str(good)}}, "img.yaml"))
+
+
+def test_binary_image_is_one_bit_per_pixel():
+    """The paper's demo image: 100x100 black/white pixels = 10,000 bits = 1,250 256-QAM symbols; 4 users fill
+    313 channel uses (the last one padded with 16 zero bits)."""
+    cfg = ImageConfig(source="horse", size=[100, 100], mode="binary")
+    img = load_image(cfg)
+    assert img.shape == (100, 100) and set(np.unique(img)) == {0, 255}
+    assert 0.2 < (img == 0).mean() < 0.8  # a silhouette, not a blank page
+    bits, padding = image_to_bits(img, users=4, bits_per_symbol=8, coherence_block=313, binary=True)
+    assert bits.shape == (1, 313, 4, 8) and bits.numel() - padding == 10_000 == cfg.bits_per_pixel * img.size
+    assert padding == 16
+    assert np.array_equal(bits_to_image(bits, img.shape, binary=True), img)
+
+
+def test_repeated_draws_count_exact_recoveries():
+    """draws = 100 sends a 20x20 binary image (400 bits, one coherence block) 100 times at 25 dB over 16x4 with
+    the 3-bit chip. FP32 ZF's BER there is ~1e-7 (results/paper_ber_16x4 at 24 dB), so all 100 images arrive
+    exactly (P(any error) ~ 100 * 400 * 1e-7 = 0.4 %); the LP-INV alone (iteration 1, BER ~0.12) never delivers
+    400 error-free bits. The draws are independent: the averaged BER is the mean of their error counts, and
+    at iteration 2 some but not all draws are exact."""
+    img = load_image(ImageConfig(source="horse", size=[20, 20], mode="binary"))
+    link = LinkConfig(num_rx_antennas=16, num_users=4, modulation="256qam", coherence_block=13)
+    dets = [make_detector(n, iterations=5, solver=SolverConfig(), seed=3) for n in ("zf_fp32", "analog_zf")]
+    result = transmit_image(img, link, dets, 25.0, seed=4, device="cpu", reference="zf_fp32", binary=True, draws=100)
+    t = result.table.set_index(["detector", "iteration"])
+    assert (t.draws == 100).all() and (t.bits == 400).all() and (t.padding_bits == 16).all()
+    assert t.loc[("zf_fp32", 0)].exact_draws == 100 and t.loc[("zf_fp32", 0)].ber == 0
+    first = t.loc[("analog_zf", 1)]
+    assert first.exact_draws == 0 and 0.05 < first.ber < 0.2 and first.exact_ci_high < 0.04
+    second = t.loc[("analog_zf", 2)]
+    assert 0 < second.exact_draws < 100 and second.exact_ci_low < second.exact_fraction < second.exact_ci_high
+    assert t.loc[("analog_zf", 5)].exact_draws >= second.exact_draws
+    # draw 0 is the stored image: its bit errors are counted among the draws
+    assert first.bit_errors == image_quality(img, result.received[("analog_zf", 1)])["wrong_pixels"] > 0
+    assert first.bit_errors <= first.ber * 100 * 400
