@@ -20,6 +20,7 @@ from .config import SolverConfig
 from .converters import converter_levels, full_scale
 from .devices import gaussian, program_pairs
 from .partition import Partition
+from .wires import differential_pair
 
 
 def max_abs(m: torch.Tensor) -> torch.Tensor:
@@ -51,17 +52,18 @@ class _AnalogArray:
         if cfg.device.bits > 0:
             digits.round_()
         g_pos, g_neg = program_pairs(digits, cfg.device, cfg.lpinv.prog_sigma, generator)
-        conductance = g_pos - g_neg
+        # What the pair of arrays computes (IR drop included) and the admittance seen into its sense nodes.
+        conductance, sense_load = differential_pair(g_pos, g_neg, cfg.device, cfg.wires)
         self.singular = torch.zeros(matrix.shape[:-2], dtype=torch.bool, device=matrix.device)
         if invert:
             # Programmed state in digit units (for circuit dynamics): G = G+ - G- and the
             # total device conductance on each row node.
-            self.conductance, self.row_load = conductance, (g_pos + g_neg).sum(-1)
+            self.conductance, self.row_load = conductance, sense_load.diagonal(dim1=-2, dim2=-1)
             gain = cfg.lpinv.opamp_gain
             if gain is not None:
                 # The op-amp inputs sit at -v_out/gain instead of virtual ground, which
-                # loads each row node with its total device conductance.
-                conductance = conductance + torch.diag_embed(self.row_load / gain)
+                # loads each row node with its total device conductance (mimo_amc.amc.wires).
+                conductance = conductance + sense_load / gain
             inverse, info = torch.linalg.inv_ex(conductance)
             self.singular = (info != 0) | ~torch.isfinite(inverse).all(-1).all(-1)
             self.kernel = torch.where(self.singular[..., None, None], 0.0, inverse)
