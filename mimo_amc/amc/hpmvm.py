@@ -167,7 +167,10 @@ class BitSlicedMVM:
         g_pos, g_neg = program_pairs(digits, self._dev, self._hp.prog_sigma, self._generator)
         if self._wires.ideal:
             return self._tile((g_pos - g_neg - digits).to(torch.float32))
-        g_eff = effective_pair(self._tile(g_pos), self._tile(g_neg), self._dev, self._wires)
+        # A tile's inputs drive its rows in reverse order: the zero padding of the last tile then sits at
+        # the end away from the sense amplifiers, where it carries no current (a smaller array).
+        g_pos, g_neg = (self._tile(g).flip(-1) for g in (g_pos, g_neg))
+        g_eff = effective_pair(g_pos, g_neg, self._dev, self._wires).flip(-1)
         return (g_eff - self._tile(digits)).to(torch.float32)
 
     def _tile(self, m: torch.Tensor) -> torch.Tensor:
