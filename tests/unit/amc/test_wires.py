@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,8 @@ from mimo_amc.amc.config import HPMVMConfig, WireConfig
 from mimo_amc.amc.converters import full_scale
 from mimo_amc.amc.lpinv import max_abs
 from mimo_amc.amc.wires import crossbar_admittance, effective_conductance, unit_siemens
+from mimo_amc.scenario.loader import load_scenario
+from mimo_amc.scenario.sweep import config_key
 
 PAPER_OHM = 1.73
 
@@ -274,3 +277,13 @@ def test_precision_degrades_monotonically_with_segment_resistance():
         floors.append(float(err.median()))
     assert floors[1] < 2 * floors[0], floors
     assert floors[2] > 100 * floors[1] and floors[3] > 2 * floors[2], floors
+
+
+def test_default_wires_keep_the_keys_of_stored_results():
+    """``amc.wires`` at its default stays out of the sweep-point hash (keys and seeds of every committed
+    result are those computed before the section existed); a set resistance is a new point."""
+    path = Path(__file__).parents[3] / "scenarios" / "paper_ber_128x8.yaml"
+    scenario = load_scenario(path)
+    assert config_key(scenario) == "d123e11938b2"  # the key of results/paper_ber_128x8 before wires existed
+    wired = load_scenario(path, ["amc.wires.segment_ohm=1.73"])
+    assert config_key(wired) != config_key(scenario)
