@@ -33,7 +33,8 @@ array, against ``O((m n)^3)`` for the dense nodal system of ``2 m n`` nodes; the
 Gaussian elimination of that (block-tridiagonal) system row by row, in admittance form so that
 zero resistances need no special case. :func:`effective_conductance` uses reciprocity (``G_eff``
 of the array equals the transpose of ``G_eff`` of the array driven from the sense side) to run
-over the longer side, ``O(max(m, n) min(m, n)^2 (m + n))``; 16x16: ~0.1 Mflop, 128x128: ~0.5 Gflop.
+over the longer side, ``O(max(m, n) min(m, n)^2 (m + n))``; per array ~0.3 Mflop at 16x16, ~1 Gflop at
+128x128 (dense: ~0.05 and ~1e4 Gflop).
 
 **The INV circuit** (Sun et al., PNAS 2019; Zuo25). Op-amp ``i`` holds column ``i`` at its
 inverting input ``u_i`` and drives row ``i`` with its output ``v_i``; the input current ``c_i`` is
