@@ -2,12 +2,12 @@
 
 Pure torch, batched over any leading shape, float64 inside; it imports only torch, pydantic and
 the standard library (no Sionna, pandas or matplotlib; a test enforces it). Layers, bottom up:
-``config`` (parameters and sources) -> ``devices``, ``converters``, ``partition`` (BlockAMC) ->
-``lpinv``, ``hpmvm`` -> ``schemes`` -> ``solver``; ``presets`` (named chips) and ``cost`` (the circuit
-cost model) on top.
+``config`` (parameters and sources) -> ``devices``, ``converters``, ``partition`` (BlockAMC),
+``wires`` (crossbar IR drop) -> ``lpinv``, ``hpmvm`` -> ``schemes`` -> ``solver``; ``presets`` (named
+chips) and ``cost`` (the circuit cost model) on top.
 """
 
-from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, Section, SolverConfig
+from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, Section, SolverConfig, WireConfig
 from .cost import CostConfig, SolveCost, lpinv_settling, solve_cost
 from .devices import program_pairs, slice_digits, slice_weights
 from .hpmvm import BitSlicedMVM, partial_sum_adc_bits
@@ -37,6 +37,7 @@ __all__ = [
     "Section",
     "SolveCost",
     "SolverConfig",
+    "WireConfig",
     "complex_to_real_matrix",
     "complex_to_real_vector",
     "default_device",

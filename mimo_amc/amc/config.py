@@ -227,6 +227,47 @@ class HPMVMConfig(Section):
     )
 
 
+class WireConfig(Section):
+    """Interconnect resistance of every crossbar array (LP-INV, its BlockAMC MVMs and the HP-MVM tiles).
+
+    Each array is a resistive network (:mod:`mimo_amc.amc.wires`): a wire segment of ``segment_ohm``
+    between neighbouring cells on every row and column, the driver's output resistance ``driver_ohm``
+    where each input row is driven (DAC buffer, or the op-amp output in the INV circuit), and
+    ``sense_ohm`` between each output column and its virtual ground (TIA or op-amp input). The
+    network is linear, so an array computes ``G_eff x`` with an effective matrix that includes the
+    IR drop. All three 0 (the default) is the ideal array, ``G_eff = G``.
+    """
+
+    segment_ohm: float = Field(
+        0.0,
+        ge=0,
+        le=1e6,
+        description="Wire resistance between neighbouring cells, ohm [Brief and shared/receiver-notes.md: "
+        "~1.73 ohm in the Zuo25 chip (secondary sources; Peers: aihwkit 0.35 ohm)]. Default 0 (off): at 1.73 "
+        "ohm the median error of paper_precision at iteration 10 changes by 0.2 % (1.15e-7 either way), "
+        "its 90th percentile by 1.3x; from ~5 ohm the HP-MVM partial sums no longer round exactly.",
+    )
+    driver_ohm: float = Field(
+        0.0,
+        ge=0,
+        le=1e6,
+        description="Output resistance of each row driver (DAC buffer or INV op-amp), ohm [no published "
+        "figure; 0 = ideal driver].",
+    )
+    sense_ohm: float = Field(
+        0.0,
+        ge=0,
+        le=1e6,
+        description="Resistance between each column and its virtual ground (TIA / op-amp input), ohm [no "
+        "published figure; 0 = ideal virtual ground].",
+    )
+
+    @property
+    def ideal(self) -> bool:
+        """No wire, driver or sense resistance: every array computes with its programmed ``G``."""
+        return self.segment_ohm == 0 and self.driver_ohm == 0 and self.sense_ohm == 0
+
+
 class SolverConfig(Section):
     """Complete configuration of the HP-INV refinement solver.
 
@@ -255,6 +296,7 @@ class SolverConfig(Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     lpinv: LPINVConfig = Field(default_factory=LPINVConfig)
     hpmvm: HPMVMConfig = Field(default_factory=HPMVMConfig)
+    wires: WireConfig = Field(default_factory=WireConfig)
 
     def single_array(self, n: int) -> SolverConfig:
         """The same chip with one ``n x n`` INV array, i.e. an ``[..., n, n]`` system without BlockAMC.
@@ -280,5 +322,6 @@ class SolverConfig(Section):
                     converters=ConverterConfig(dac_bits=0, adc_bits=0),
                 ),
                 "hpmvm": self.hpmvm.model_copy(update={"prog_sigma": 0.0, "read_noise_lsb": 0.0}),
+                "wires": WireConfig(),
             }
         )

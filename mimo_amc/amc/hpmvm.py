@@ -19,7 +19,7 @@ error, is evaluated in one of two ways:
 * *dense* (exact): every partial sum's deviation and noise are computed (``S T``
   batched matrix products per call, deviations in float32, i.e. resolved to ~1e-7 LSB).
 * *fast path* (bounded): when the deviations are Gaussian (no stuck-at faults, no
-  drift, the conductance floor more than 10 sigma away) and the ADC cannot saturate,
+  drift, no wire resistance, the conductance floor more than 10 sigma away) and the ADC cannot saturate,
   then as long as no read has rounded wrongly, the inputs ``X`` do not depend on ``E``
   and ``E_s[i] X_t + n ~ N(0, sigma_E^2 ||X_t||^2 + sigma_n^2)`` for every read. The
   union bound over all reads of one call,
@@ -35,6 +35,10 @@ error, is evaluated in one of two ways:
   bounds, about ``1e-6`` of them per call, whatever the batch size). Otherwise the dense
   path runs for the whole batch (its deviations are drawn then, from the prior, which is
   within the same bound of the exact posterior).
+
+With wire resistance (``amc.wires``) every tile is its own pair of arrays, and ``E_s`` is its
+effective matrix (:mod:`mimo_amc.amc.wires`, IR drop included) minus ``Q_s``: a systematic,
+input-independent deviation, so every call runs dense.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from .config import SolverConfig
 from .converters import full_scale
 from .devices import program_pairs, slice_digits, slice_weights
 from .lpinv import max_abs
+from .wires import effective_pair
 
 FAST_PATH_TOLERANCE = 1e-6
 _CLAMP_MARGIN_SIGMAS = 10.0
@@ -117,7 +122,7 @@ class BitSlicedMVM:
         if self.exact:
             return
         n = matrix.shape[-1]
-        self._n, self._dev, self._hp = n, dev, hp
+        self._n, self._dev, self._hp, self._wires = n, dev, hp, cfg.wires
         self._w = slice_weights(dev.bits, hp.num_slices, device=matrix.device)
         self._wt = slice_weights(hp.input_digit_bits, hp.input_slices, device=matrix.device)
         in_levels = 2**hp.input_digit_bits - 1
@@ -143,7 +148,7 @@ class BitSlicedMVM:
             and dev.drift_nu_std == 0
             and hp.prog_sigma * dev.g_max_us * _CLAMP_MARGIN_SIGMAS < dev.g_min_us
         )
-        self._fast_path = gaussian and self._fs >= self._max_sum
+        self._fast_path = gaussian and self._fs >= self._max_sum and cfg.wires.ideal
         self._E: torch.Tensor | None = None if self._fast_path else self._program()
         # Skip probability per right-hand side with every input digit at its largest
         # magnitude: when even this is negligible, no call needs the digits' norms.
@@ -164,7 +169,13 @@ class BitSlicedMVM:
         """Write the slices: deviations ``[S, B, C, n, chunk]`` (float32, digit units)."""
         digits = self._matrix_digits()
         g_pos, g_neg = program_pairs(digits, self._dev, self._hp.prog_sigma, self._generator)
-        return self._tile((g_pos - g_neg - digits).to(torch.float32))
+        if self._wires.ideal:
+            return self._tile((g_pos - g_neg - digits).to(torch.float32))
+        # A tile's inputs drive its rows in reverse order: the zero padding of the last tile then sits at
+        # the end away from the sense amplifiers, where it carries no current (a smaller array).
+        g_pos, g_neg = (self._tile(g).flip(-1) for g in (g_pos, g_neg))
+        g_eff = effective_pair(g_pos, g_neg, self._dev, self._wires).flip(-1)
+        return (g_eff - self._tile(digits)).to(torch.float32)
 
     def _tile(self, m: torch.Tensor) -> torch.Tensor:
         """``[S, ..., n, n] -> [S, B, C, n, chunk]`` with zero-padded columns."""

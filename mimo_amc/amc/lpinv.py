@@ -24,6 +24,7 @@ from .config import SolverConfig
 from .converters import converter_levels, full_scale
 from .devices import program_pairs
 from .partition import Partition
+from .wires import differential_pair
 
 LOW_PRECISION_BITS = 16
 """Arrays whose DAC and ADC both have ``1..16`` bits run in float32 (see :class:`_AnalogArray`)."""
@@ -58,17 +59,18 @@ class _AnalogArray:
         if cfg.device.bits > 0:
             digits.round_()
         g_pos, g_neg = program_pairs(digits, cfg.device, cfg.lpinv.prog_sigma, generator)
-        conductance = g_pos - g_neg
+        # What the pair of arrays computes (IR drop included) and the admittance seen into its sense nodes.
+        conductance, sense_load = differential_pair(g_pos, g_neg, cfg.device, cfg.wires)
         self.singular = torch.zeros(matrix.shape[:-2], dtype=torch.bool, device=matrix.device)
         if invert:
             # Programmed state in digit units (for circuit dynamics): G = G+ - G- and the
             # total device conductance on each row node.
-            self.conductance, self.row_load = conductance, (g_pos + g_neg).sum(-1)
+            self.conductance, self.row_load = conductance, sense_load.diagonal(dim1=-2, dim2=-1)
             gain = cfg.lpinv.opamp_gain
             if gain is not None:
                 # The op-amp inputs sit at -v_out/gain instead of virtual ground, which
-                # loads each row node with its total device conductance.
-                conductance = conductance + torch.diag_embed(self.row_load / gain)
+                # loads each row node with its total device conductance (mimo_amc.amc.wires).
+                conductance = conductance + sense_load / gain
             inverse, info = torch.linalg.inv_ex(conductance)
             self.singular = (info != 0) | ~torch.isfinite(inverse).all(-1).all(-1)
             self.kernel = torch.where(self.singular[..., None, None], 0.0, inverse)

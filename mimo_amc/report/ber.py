@@ -11,6 +11,8 @@ From ``results.parquet`` it writes
   references, with confidence intervals; ``figures/solver_error_point<i>``: relative error
   of the solve against the exact float64 solution vs iteration; ``figures/nonconverged``:
   non-converged fraction against the first swept parameter (sweeps only);
+  ``figures/parity_map``: iterations to parity over a two-parameter sweep, one panel per
+  detector and SNR (sweeps of exactly two parameters only);
 """
 
 from __future__ import annotations
@@ -189,8 +191,54 @@ def plot_parity_vs_sweep(
     return True
 
 
+def plot_parity_map(
+    parity: pd.DataFrame, frame: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]
+) -> bool:
+    """Iterations to parity over a sweep of exactly two parameters: one panel per detector and SNR, the
+    first parameter across, the second up, each cell labelled with its iteration ("never" in red)."""
+    keys = sweep_keys(frame, scenario)
+    if len(keys) != 2 or parity.empty:
+        return False
+    x_key, y_key = keys
+    points = {point_label(g, scenario): g.iloc[0] for _, g in frame.groupby("point")}
+    xs = list(dict.fromkeys(frame.sort_values("point")[x_key]))
+    ys = list(dict.fromkeys(frame.sort_values("point")[y_key]))
+    top = int(frame.iteration.max()) + 1
+    panels = list(parity.groupby(["detector", "snr_db"], sort=True))
+    fig, axes = new_figure(1, len(panels), figsize=(3.4 * len(panels) + 0.8, 3.6))
+    cmap = matplotlib.colormaps["viridis"].with_extremes(over="tab:red")
+    image = None
+    for ax, ((det, snr), g) in zip(axes[0], panels, strict=True):
+        grid = pd.DataFrame(float("nan"), index=ys, columns=xs)
+        for row in g.itertuples():
+            point = points[row.point]
+            never = isinstance(row.parity_iteration, str)
+            value = top if never else row.parity_iteration
+            grid.loc[point[y_key], point[x_key]] = value
+            ax.text(
+                xs.index(point[x_key]),
+                ys.index(point[y_key]),
+                "never" if never else str(value),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value < top / 2 else "black",
+            )
+        image = ax.imshow(grid.to_numpy(), origin="lower", cmap=cmap, vmin=0, vmax=top - 1, aspect="auto")
+        ax.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, numbers.Number) else str(v) for v in xs])
+        ax.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, numbers.Number) else str(v) for v in ys])
+        ax.set_xlabel(x_key)
+        ax.set_ylabel(y_key)
+        ax.set_title(f"{det} vs {g.reference.iloc[0]}, {snr:g} dB", fontsize=9)
+    fig.colorbar(
+        image, ax=axes[0].tolist(), extend="max", label=f"iterations to BER parity (red: never within {top - 1})"
+    )
+    save_figure(fig, path, formats)
+    return True
+
+
 def section(ctx: ReportContext) -> Section | None:
-    """BER and parity tables, BER / solver-error / non-converged / parity-vs-sweep figures."""
+    """BER and parity tables, BER / solver-error / non-converged / parity-vs-sweep / parity-map figures."""
     frame = ctx.store.table("results")
     if frame.empty:
         return None
@@ -216,4 +264,6 @@ def section(ctx: ReportContext) -> Section | None:
         figures.append("figures/nonconverged.png")
     if plot_parity_vs_sweep(parity, frame, scenario, directory / "figures" / "parity_vs_sweep", formats):
         figures.insert(0, "figures/parity_vs_sweep.png")
+    if plot_parity_map(parity, frame, scenario, directory / "figures" / "parity_map", formats):
+        figures.insert(0, "figures/parity_map.png")
     return Section(blocks, figures)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..amc import WireConfig
 from .errors import ScenarioError, explain
 from .schema import Scenario, short
 
@@ -82,6 +83,11 @@ only value a valid scenario could give them (``amc.iterations`` was fixed at its
 in the hash so that every stored result keeps its key and its seeds across versions."""
 
 
+KEY_ADDED: dict[str, dict[str, Any]] = {"amc": {"wires": WireConfig().model_dump(mode="json")}}
+"""Fields added to the schema after results were stored, with their defaults: left out of
+:func:`config_key` while at the default, so that those results keep their keys and seeds."""
+
+
 def config_key(scenario: Scenario) -> str:
     """Hash of everything that determines a point's BER results (12 hex digits).
 
@@ -94,6 +100,10 @@ def config_key(scenario: Scenario) -> str:
     data["link"].pop("snr_db")
     for section, fields in KEY_LEGACY.items():
         data[section] |= fields
+    for section, fields in KEY_ADDED.items():
+        for name, default in fields.items():
+            if data[section][name] == default:
+                del data[section][name]
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
