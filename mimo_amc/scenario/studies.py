@@ -30,6 +30,12 @@ class MonteCarloConfig(Section):
     max_bits: int = Field(2_000_000, ge=1, description="Or once this many bits were simulated per row.")
     seed: int = Field(0, ge=0, description="Scenario seed; every sweep point and SNR derives its own.")
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the BER intervals.")
+    max_memory_gb: float | None = Field(
+        None,
+        gt=0,
+        description="Memory budget of one unit, GiB: a scenario whose pre-run estimate of any unit exceeds it is "
+        "refused before any work. None = half of this machine's memory. Changes no result.",
+    )
 
 
 class ImageConfig(Section):

@@ -91,13 +91,14 @@ KEY_ADDED: dict[str, dict[str, Any]] = {"amc": {"wires": WireConfig().model_dump
 def config_key(scenario: Scenario) -> str:
     """Hash of everything that determines a point's BER results (12 hex digits).
 
-    Not the SNR list, not the study sections, names or output; :data:`KEY_LEGACY` keeps the keys of
+    Not the SNR list, the memory budget, the study sections, names or output; :data:`KEY_LEGACY` keeps the keys of
     earlier versions.
     """
     data = scenario.model_dump(
         mode="json", exclude={"name", "description", "sweep", "output", *Scenario.OPTIONAL_STUDIES}
     )
     data["link"].pop("snr_db")
+    data["monte_carlo"].pop("max_memory_gb")  # a guard, not a parameter of the results
     for section, fields in KEY_LEGACY.items():
         data[section] |= fields
     for section, fields in KEY_ADDED.items():

@@ -46,21 +46,25 @@ def machine_memory_bytes() -> int:
 
 def check_scenario(scenario: Scenario) -> None:
     """Every study's own checks of ``scenario``, and a refusal of any unit whose memory estimate exceeds
-    the machine's memory (all before any unit runs).
+    the budget ``monte_carlo.max_memory_gb`` (default half of the machine's memory), all before any unit runs.
 
     Raises:
-        ScenarioError: naming the study, the sweep point, the estimate and the machine's memory.
+        ScenarioError: naming the study, the sweep point, the estimate and the budget.
     """
-    memory = machine_memory_bytes()
+    machine = machine_memory_bytes()
     for point in sweep_points(scenario):
+        mc = point.scenario.monte_carlo
+        budget = machine / 2 if mc.max_memory_gb is None else mc.max_memory_gb * 2**30
+        source = f"half of this machine's {machine / 2**30:.3g} GiB" if mc.max_memory_gb is None else "the budget"
         for name in point.scenario.studies:
             STUDIES[name].check(point.scenario)
             need = STUDIES[name].memory_bytes(point.scenario)
-            if need > memory:
+            if need > budget:
                 raise ScenarioError(
                     f"the {name} study of sweep point {point.index} needs about {need / 2**30:.3g} GiB per unit, "
-                    f"more than this machine's {memory / 2**30:.3g} GiB; reduce monte_carlo.realizations_per_batch, "
-                    "link.coherence_block, link.channel.num_subcarriers, the image size or the precision systems."
+                    f"more than monte_carlo.max_memory_gb = {budget / 2**30:.3g} GiB ({source}); reduce "
+                    "monte_carlo.realizations_per_batch, link.coherence_block, link.channel.num_subcarriers, the "
+                    "image size or the precision systems (or raise the budget)."
                 )
 
 

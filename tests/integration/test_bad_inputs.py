@@ -88,6 +88,8 @@ CLI_CASES = [
     ),
     ("show_iterations", OK + "image: {show_iterations: [99]}\n", [], "show_iterations"),
     ("huge_batch", OK + "monte_carlo: {realizations_per_batch: 1e12}\n", [], "GiB"),
+    ("over_budget", OK + "monte_carlo: {max_memory_gb: 1e-6}\n", [], "max_memory_gb = 1e-06 GiB (the budget)"),
+    ("zero_budget", OK + "monte_carlo: {max_memory_gb: 0}\n", [], "max_memory_gb"),
     ("huge_block", "name: x\nlink: {snr_db: [1], coherence_block: 1e12}\n", [], "GiB"),
     ("huge_subcarriers", "name: x\nlink: {snr_db: [1], channel: {model: umi, num_subcarriers: 1e12}}\n", [], "65536"),
     ("huge_image", OK + "image: {size: [1000000, 1000000]}\n", [], "4096"),
