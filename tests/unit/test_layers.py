@@ -12,8 +12,8 @@ import pytest
 import mimo_amc
 
 ROOT = Path(mimo_amc.__file__).parent
-LAYERS = ["amc", "scenario", "link|detect", "metrics", "studies", "store", "report", "runner", "reproduce", "cli"]
-"""Bottom up; a module imports its own package and lower layers only (``link`` and ``detect`` share a rank)."""
+LAYERS = ["amc", "scenario", "link|nr|detect", "metrics", "studies", "store", "report", "runner", "reproduce", "cli"]
+"""Bottom up; a module imports its own package and lower layers only (``link``, ``nr`` and ``detect`` share a rank)."""
 
 
 def _rank(module: str) -> int:
