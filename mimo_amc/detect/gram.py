@@ -35,12 +35,23 @@ class Detection:
         iterations: the ``I`` iteration counts of ``x_hat`` (``(0,)`` for one-shot detectors).
         solver_result: the analog solve (per channel realisation: ``contraction``,
             ``converged``, ``hpmvm_tv_bound``; computed on access), or None.
+        no_eff_residual: ``[..., I, K]`` float64 calibrated effective noise of every iterate: ``no_eff``
+            plus the squared solver error of that estimate as the chip measures it (see
+            :class:`~mimo_amc.detect.AnalogEqualizer`, ``soft_output="residual"``), or None.
     """
 
     x_hat: torch.Tensor
     no_eff: torch.Tensor
     iterations: tuple[int, ...]
     solver_result: HPINVResult | None = None
+    no_eff_residual: torch.Tensor | None = None
+
+    @property
+    def soft_no_eff(self) -> torch.Tensor:
+        """The effective noise of the soft outputs, ``[..., I, K]``: calibrated when available, else exact."""
+        if self.no_eff_residual is not None:
+            return self.no_eff_residual
+        return self.no_eff.unsqueeze(-2).expand(self.x_hat.shape)
 
 
 @dataclass(frozen=True)
@@ -103,18 +114,29 @@ class GramSystem:
         """``[*, R, <trailing dims>] -> [batch..., <trailing dims>]``."""
         return t.reshape(*self.batch_shape, *t.shape[t.dim() - trailing :])
 
-    def finish(self, z: torch.Tensor) -> Detection:
-        """Unbias MMSE estimates and attach the exact effective noise; ``z [*, R, I, K]``."""
+    def finish(self, z: torch.Tensor, solver_error: torch.Tensor | None = None) -> Detection:
+        """Unbias MMSE estimates and attach the exact effective noise; ``z [*, R, I, K]``.
+
+        ``solver_error [*, R, I, K]`` (complex), an estimate of ``z_exact - z`` per iterate, adds
+        ``|solver_error|^2`` (divided by the MMSE gain squared, as ``z`` is) to the exact ``no_eff`` of
+        each iterate: :attr:`Detection.no_eff_residual`.
+        """
         diag_inv = torch.linalg.inv(self.gram).diagonal(dim1=-2, dim2=-1).real  # [*, K]
         no = self.no[..., None]
         if self.kind == "zf":
             no_eff = no * diag_inv
+            gain = torch.ones_like(diag_inv)
         else:
             gain = 1 - no * diag_inv  # diag(W H)
             z = z / gain[..., None, None, :]
             no_eff = 1 / gain - 1
         no_eff = no_eff.unsqueeze(-2).expand(*z.shape[:-2], no_eff.shape[-1])  # [*, R, K]
-        return Detection(self.restore(z, 2), self.restore(no_eff, 1), (0,))
+        residual = None
+        if solver_error is not None:
+            residual = self.restore(
+                no_eff.unsqueeze(-2) + solver_error.abs().square() / gain[..., None, None, :] ** 2, 2
+            )
+        return Detection(self.restore(z, 2), self.restore(no_eff, 1), (0,), no_eff_residual=residual)
 
 
 def white_noise_variance(s: torch.Tensor) -> torch.Tensor:

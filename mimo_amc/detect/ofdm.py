@@ -36,12 +36,15 @@ class GridDetection:
 
     Attributes:
         x_hat: ``[B, num_tx, num_streams, I, num_data_symbols]`` complex128 estimates per iterate.
-        no_eff: ``[B, num_tx, num_streams, I, num_data_symbols]`` float64 effective noise variances.
+        no_eff: ``[B, num_tx, num_streams, I, num_data_symbols]`` float64 effective noise variances of the
+            exact detector.
         iterations: The ``I`` iteration counts (``(0,)`` for a one-shot detector).
         writes: Gram matrices formed (written to the chip) per slot: the groups holding data.
         converged: ``[B, writes]`` bool per written matrix (analog chip), or None.
         residual_norms: ``[B, writes, R, I]`` relative HP-MVM residuals (``R`` REs per group, pilot REs
             of a group included), or None.
+        no_eff_residual: Like ``no_eff``, calibrated with the solver error of every iterate
+            (:attr:`Detection.no_eff_residual`), or None.
     """
 
     x_hat: torch.Tensor
@@ -50,6 +53,7 @@ class GridDetection:
     writes: int
     converged: torch.Tensor | None = None
     residual_norms: torch.Tensor | None = None
+    no_eff_residual: torch.Tensor | None = None
 
 
 class GroupedOFDMDetector:
@@ -147,8 +151,8 @@ class GroupedOFDMDetector:
         sg = torch.diag_embed(self._to_groups(sigma).mean(2, keepdim=True)).to(torch.complex128)  # [B, G, 1, M, M]
         d = self.equalizer.detect(self._to_groups(y), hg, sg)  # x_hat [B, G, R, I, K], no_eff [B, G, R, K]
         x_hat = self._from_groups(d.x_hat)  # [B, S, F, I, K]
-        no_eff = d.no_eff if d.no_eff.dim() == d.x_hat.dim() else d.no_eff.unsqueeze(-2).expand(d.x_hat.shape)
-        no_eff = self._from_groups(no_eff)
+        no_eff = self._from_groups(d.no_eff.unsqueeze(-2).expand(d.x_hat.shape))
+        residual = None if d.no_eff_residual is None else self._data(self._from_groups(d.no_eff_residual))
         result = d.solver_result
         return GridDetection(
             self._data(x_hat),
@@ -157,6 +161,7 @@ class GroupedOFDMDetector:
             self.writes,
             None if result is None else result.converged,
             None if result is None else result.residual_norms,
+            residual,
         )
 
     def _data(self, t: torch.Tensor) -> torch.Tensor:

@@ -82,7 +82,7 @@ def plot_bler(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str
         _errorbar(ax, g, det, "k" if d == 0 else f"{0.2 + 0.15 * d:.2f}", ["-", "--", "-.", ":"][d % 4], "os^v"[d % 4])
     for d, (det, g) in enumerate(f[f.iteration > 0].groupby("detector", sort=False)):
         its = sorted(set(g.iteration))
-        cmap = matplotlib.colormaps["viridis" if scenario.detector(det).family == "analog" else "plasma"]
+        cmap = matplotlib.colormaps["viridis" if g.family.iloc[0] == "analog" else "plasma"]
         for j, it in enumerate(its):
             color = cmap(0.1 + 0.8 * j / max(1, len(its) - 1))
             _errorbar(ax, g[g.iteration == it], f"{det}, iteration {it}", color, ["-", "--", "-.", ":"][d % 4], ".")

@@ -180,6 +180,13 @@ class PUSCHStudyConfig(Section):
         "single",
         description="Precision of the Sionna blocks (transmitter, channel, estimator, Sionna detectors, decoder).",
     )
+    soft_outputs: list[Literal["exact", "residual"]] = Field(
+        default_factory=lambda: ["exact"],
+        min_length=1,
+        description="Effective noise of the analog detectors' LLRs, each decoded from the same detection: "
+        "'exact' (the exact detector's), 'residual' (calibrated with the chip's solver-error estimate; "
+        "rows named <detector>_calibrated).",
+    )
     snr_db: list[float] = Field(default_factory=lambda: [0.0, 5.0, 10.0], min_length=1)
     slots_per_batch: int = Field(16, ge=1, le=4096)
     max_slots: int = Field(256, ge=1, description="Stop after this many slots per SNR point...")

@@ -50,12 +50,13 @@ def simulate_snr(
     start = time.perf_counter()
     sionna.phy.config.seed = seed
     link = PUSCHLink(cfg, precision=cfg.precision, device=str(device))
+    soft_output = "residual" if "residual" in cfg.soft_outputs else "exact"
     sionna_detectors = {f"sionna_{name}_ofdm": link.sionna_detector(name) for name in cfg.sionna_detectors}
     grouped = {
         eq.name: GroupedOFDMDetector(
             eq, link.resource_grid, group_symbols=cfg.group_symbols, group_subcarriers=cfg.group_subcarriers
         )
-        for eq in make_detectors(scenario, derive_seed(seed, "detectors"), device)
+        for eq in make_detectors(scenario, derive_seed(seed, "detectors"), device, soft_output)
     }
     tally, estimate_time = BlockTally(), 0.0
     with torch.no_grad():
@@ -73,17 +74,19 @@ def simulate_snr(
                 tally.add_time(name, 0, "decode", time.perf_counter() - t1)
                 tally.add(name, 0, slots.bits, decoded, ok, slots.coded_bits, link.layer_demapper(llr))
             for name, detector in grouped.items():
-                _detect_and_decode(link, name, detector, slots, h_hat, err_var, tally)
+                _detect_and_decode(link, name, detector, slots, h_hat, err_var, cfg.soft_outputs, tally)
             if progress is not None:
                 progress(tally.slots, tally.min_tb_errors())
             if tally.min_tb_errors() >= cfg.target_block_errors or tally.slots >= cfg.max_slots:
                 break
     frame = tally.to_frame(cfg.confidence, link.slot_duration_s)
     infos = {name: scenario.detector(name) for name in grouped}
+    infos |= {f"{name}_calibrated": info for name, info in infos.items()}
     frame.insert(1, "family", [infos[d].family if d in infos else "sionna_ofdm" for d in frame.detector])
     sionna_kinds = {"lmmse": "mmse", "zf": "zf", "kbest": "nonlinear", "ep": "nonlinear"}
     frame.insert(2, "kind", [infos[d].kind if d in infos else sionna_kinds[d.split("_")[1]] for d in frame.detector])
-    frame.insert(3, "outer", [scenario.outer(d) if d in infos else None for d in frame.detector])
+    frame.insert(3, "outer", [scenario.outer(infos[d].name) if d in infos else None for d in frame.detector])
+    frame.insert(4, "soft_output", ["residual" if d.endswith("_calibrated") else "exact" for d in frame.detector])
     frame.insert(0, "snr_db", snr_db)
     frame.insert(1, "no", float(slots.no))
     frame["time_estimate_s"] = estimate_time / max(tally.slots, 1)
@@ -91,27 +94,34 @@ def simulate_snr(
     return frame
 
 
-def _detect_and_decode(link, name, detector, slots, h_hat, err_var, tally: BlockTally) -> None:
-    """Detect the batch once with ``detector`` and decode every reported iterate into ``tally``."""
+def _detect_and_decode(link, name, detector, slots, h_hat, err_var, soft_outputs, tally: BlockTally) -> None:
+    """Detect the batch once with ``detector`` and decode every reported iterate, with every soft output
+    (``exact`` rows under ``name``, ``residual`` rows under ``<name>_calibrated``), into ``tally``."""
     t0 = time.perf_counter()
     d = detector.detect(slots.y, h_hat, err_var, slots.no)  # x_hat [B, K, 1, I, n]
-    t1 = time.perf_counter()
-    llr = link.llrs(d.x_hat, d.no_eff).movedim(3, 0)  # [I, B, K, 1, n bits]
-    t2 = time.perf_counter()
-    decoded, ok = link.decode(llr.flatten(0, 1))
-    t3 = time.perf_counter()
+    detect_time = time.perf_counter() - t0
     x = detector.data_symbols(slots.x.to(torch.complex128))  # [B, K, 1, n]
     iterations, batch = d.iterations, slots.y.shape[0]
-    decoded = decoded.reshape(len(iterations), batch, *decoded.shape[1:])
-    ok = ok.reshape(len(iterations), batch, *ok.shape[1:])
-    for i, it in enumerate(iterations):
-        tally.add(name, it, slots.bits, decoded[i], ok[i], slots.coded_bits, link.layer_demapper(llr[i]))
-        tally.add_estimates(name, it, d.x_hat[:, :, 0, i], x[:, :, 0], d.no_eff[:, :, 0, i])
-        tally.add_chip(name, it, d.writes, d.converged)
-        # The one detection serves every iterate: its time is counted once per row (all iterates share it).
-        tally.add_time(name, it, "detect", t1 - t0)
-        tally.add_time(name, it, "demap", (t2 - t1) / len(iterations))
-        tally.add_time(name, it, "decode", (t3 - t2) / len(iterations))
+    variants = {name: d.no_eff}
+    if d.no_eff_residual is not None and "residual" in soft_outputs:
+        variants = {name: d.no_eff} if "exact" in soft_outputs else {}
+        variants[f"{name}_calibrated"] = d.no_eff_residual
+    for label, no_eff in variants.items():
+        t1 = time.perf_counter()
+        llr = link.llrs(d.x_hat, no_eff).movedim(3, 0)  # [I, B, K, 1, n bits]
+        t2 = time.perf_counter()
+        decoded, ok = link.decode(llr.flatten(0, 1))
+        t3 = time.perf_counter()
+        decoded = decoded.reshape(len(iterations), batch, *decoded.shape[1:])
+        ok = ok.reshape(len(iterations), batch, *ok.shape[1:])
+        for i, it in enumerate(iterations):
+            tally.add(label, it, slots.bits, decoded[i], ok[i], slots.coded_bits, link.layer_demapper(llr[i]))
+            tally.add_estimates(label, it, d.x_hat[:, :, 0, i], x[:, :, 0], no_eff[:, :, 0, i])
+            tally.add_chip(label, it, d.writes, d.converged)
+            # One detection serves every iterate: each row carries its whole time.
+            tally.add_time(label, it, "detect", detect_time)
+            tally.add_time(label, it, "demap", (t2 - t1) / len(iterations))
+            tally.add_time(label, it, "decode", (t3 - t2) / len(iterations))
 
 
 class PUSCHStudy:
