@@ -46,6 +46,12 @@ def check_kind(kind: str) -> Kind:
 class Equalizer:
     """Base class: Sionna's equalizer signature on top of :meth:`detect`.
 
+    The contract of :func:`sionna.phy.mimo.lmmse_equalizer` / ``zf_equalizer``: any batch dimensions,
+    any Hermitian positive definite noise covariance ``s`` (whitened, see :mod:`.gram`), outputs in
+    ``precision`` (``"single"``: complex64 / float32, ``"double"``: complex128 / float64; ``None``:
+    ``sionna.phy.config.precision``) on the device of ``y``. Digital equalizers are differentiable
+    (gradients flow through the solve); the analog one refuses inputs that require gradients.
+
     Attributes:
         name: Name in result tables.
         kind: ``"zf"`` or ``"mmse"``: which exact solution the detector approximates.
@@ -63,9 +69,11 @@ class Equalizer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Sionna equalizer: ``(x_hat [..., K], no_eff [..., K])`` of the last iterate."""
         precision = precision or sionna_config.precision
+        if precision not in ("single", "double"):
+            raise ValueError(f"precision must be 'single', 'double' or None; got {precision!r}")
         cdtype, dtype = (torch.complex64, torch.float32) if precision == "single" else (torch.complex128, torch.float64)
         d = self.detect(y, h, s)
-        return d.x_hat[..., -1, :].to(cdtype), d.soft_no_eff[..., -1, :].to(dtype)
+        return d.x_hat[..., -1, :].to(y.device, cdtype), d.soft_no_eff[..., -1, :].to(y.device, dtype)
 
 
 class DigitalEqualizer(Equalizer):
@@ -121,9 +129,11 @@ class AnalogEqualizer(Equalizer):
         kind: ``"zf"`` or ``"mmse"``.
         config: Analog chip and refinement parameters.
         iterations: Iterations ``K`` of every solve (all reported).
-        device: Torch device of the solver.
+        device: Torch device of the solver (default ``sionna.phy.config.device``); outputs of
+            ``__call__`` return to the device of ``y``.
         seed: Seed of the solver's generator (programming errors, read noise); each call
-            draws fresh programming errors (a new chip write) and read noise.
+            draws fresh programming errors (a new chip write) and read noise. Default:
+            ``sionna.phy.config.seed`` (random when that is None too).
         name: Name in result tables (default ``analog_<kind>``), e.g. to compare chip variants.
         soft_output: ``"exact"``: the exact detector's ``no_eff`` for every iterate; ``"residual"``:
             also :attr:`Detection.no_eff_residual` (what ``__call__`` then returns), the exact
@@ -166,10 +176,19 @@ class AnalogEqualizer(Equalizer):
             raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
         self.iterations = iterations
         self.soft_output = soft_output
-        self.solver = AnalogSolver(config, device=device, seed=seed)
+        self.solver = AnalogSolver(
+            config,
+            device=device if device is not None else sionna_config.device,
+            seed=seed if seed is not None else sionna_config.seed,
+        )
         self.name = name or f"analog_{kind}"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
+        if any(t.requires_grad for t in (y, h, s) if isinstance(t, torch.Tensor)):
+            raise ValueError(
+                "the analog equalizer is not differentiable (the chip is a simulated circuit: programming, "
+                "converters, read noise); detach y, h and s, or train with DigitalEqualizer in its place"
+            )
         dev = self.solver.device
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))

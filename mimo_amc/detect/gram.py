@@ -11,7 +11,9 @@ received vectors are solved against it.
 **Noise.** White noise ``s = N0 I`` is used as is; any other (Hermitian positive definite)
 covariance is whitened first, as :func:`sionna.phy.mimo.lmmse_equalizer` does: ``y <- L^-1 y``,
 ``H <- L^-1 H`` with ``s = L L^H`` (a scaling by ``s_mm^-1/2`` for diagonal ``s``, e.g. per-antenna
-noise), after which ``N0 = 1``. ZF's ``no_eff = [(H^H s^-1 H)^-1]_kk`` and MMSE's then equal Sionna's.
+noise), after which ``N0 = 1``. MMSE then equals Sionna's ``lmmse_equalizer``; ZF becomes the ZF of
+the whitened channel (generalised least squares, ``no_eff = [(H^H s^-1 H)^-1]_kk``), which Sionna's
+``zf_equalizer`` (a plain pseudo-inverse whatever ``s``) equals for white noise only.
 """
 
 from __future__ import annotations
