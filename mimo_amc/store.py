@@ -69,13 +69,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def label_rows(point: SweepPoint, frame: pd.DataFrame) -> pd.DataFrame:
     """A unit's rows prefixed with its sweep point (index, key, swept values); detector rows also get the
-    detector's ``outer`` scheme, ``kind`` and ``family`` (from the catalogue); every row the iteration note.
+    detector's ``outer`` scheme, ``kind`` and ``family`` (from the catalogue, unless the study labelled them,
+    as the PUSCH study does for Sionna's OFDM detectors); every row the iteration note.
 
     Unit files hold no labels, so a changed sweep cannot misfile them.
     """
     head = {"point": point.index, "point_key": point.key, **point.overrides}
     labelled = pd.concat([pd.DataFrame({k: [v] * len(frame) for k, v in head.items()}), frame], axis=1)
-    if "detector" in frame:
+    if "detector" in frame and "family" not in frame:
         infos = [point.scenario.detector(d) for d in frame.detector]
         labelled["outer"] = [point.scenario.outer(d) for d in frame.detector]
         labelled["kind"] = [i.kind for i in infos]

@@ -8,8 +8,11 @@ that one run evaluates every iteration count. All of them solve the Gram system 
 
 **Effective noise** ``no_eff`` is that of the exact detector (ZF: ``N0 [A^-1]_kk``; MMSE:
 ``1 / (1 - N0 [A^-1]_kk) - 1``), computed digitally from the exact inverse for the digital,
-iterative and analog detectors alike. It does not include the residual solver error of
-an iterative or analog solve: soft outputs of early iterates are therefore overconfident.
+iterative and analog detectors alike (one ``K x K`` inverse per Gram matrix, digital work). It
+does not include the residual solver error of an iterative or analog solve, so the soft outputs of
+early iterates are overconfident. The analog detector's ``soft_output="residual"`` adds, per
+received vector, stream and iterate, the squared solver error estimated from what the chip
+measures (:class:`AnalogEqualizer`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sionna.phy.mimo import lmmse_equalizer, zf_equalizer
 from ..amc import (
     DEFAULT_ITERATIONS,
     AnalogSolver,
+    ProgrammedSystem,
     SolverConfig,
     complex_to_real_matrix,
     complex_to_real_vector,
@@ -42,6 +46,12 @@ def check_kind(kind: str) -> Kind:
 class Equalizer:
     """Base class: Sionna's equalizer signature on top of :meth:`detect`.
 
+    The contract of :func:`sionna.phy.mimo.lmmse_equalizer` / ``zf_equalizer``: any batch dimensions,
+    any Hermitian positive definite noise covariance ``s`` (whitened, see :mod:`.gram`), outputs in
+    ``precision`` (``"single"``: complex64 / float32, ``"double"``: complex128 / float64; ``None``:
+    ``sionna.phy.config.precision``) on the device of ``y``. Digital equalizers are differentiable
+    (gradients flow through the solve); the analog one refuses inputs that require gradients.
+
     Attributes:
         name: Name in result tables.
         kind: ``"zf"`` or ``"mmse"``: which exact solution the detector approximates.
@@ -59,9 +69,11 @@ class Equalizer:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Sionna equalizer: ``(x_hat [..., K], no_eff [..., K])`` of the last iterate."""
         precision = precision or sionna_config.precision
+        if precision not in ("single", "double"):
+            raise ValueError(f"precision must be 'single', 'double' or None; got {precision!r}")
         cdtype, dtype = (torch.complex64, torch.float32) if precision == "single" else (torch.complex128, torch.float64)
         d = self.detect(y, h, s)
-        return d.x_hat[..., -1, :].to(cdtype), d.no_eff.to(dtype)
+        return d.x_hat[..., -1, :].to(y.device, cdtype), d.soft_no_eff[..., -1, :].to(y.device, dtype)
 
 
 class DigitalEqualizer(Equalizer):
@@ -117,10 +129,24 @@ class AnalogEqualizer(Equalizer):
         kind: ``"zf"`` or ``"mmse"``.
         config: Analog chip and refinement parameters.
         iterations: Iterations ``K`` of every solve (all reported).
-        device: Torch device of the solver.
+        device: Torch device of the solver (default ``sionna.phy.config.device``); outputs of
+            ``__call__`` return to the device of ``y``.
         seed: Seed of the solver's generator (programming errors, read noise); each call
-            draws fresh programming errors (a new chip write) and read noise.
+            draws fresh programming errors (a new chip write) and read noise. Default:
+            ``sionna.phy.config.seed`` (random when that is None too).
         name: Name in result tables (default ``analog_<kind>``), e.g. to compare chip variants.
+        soft_output: ``"exact"``: the exact detector's ``no_eff`` for every iterate; ``"residual"``:
+            also :attr:`Detection.no_eff_residual` (what ``__call__`` then returns), the exact
+            ``no_eff`` plus ``|e_k|^2`` per received vector, stream and iterate, with the solver error
+            estimated as ``e_k = LP-INV(r_k)``, ``r_k = b - HP-MVM(x_k)`` (in the solver's equilibrated
+            coordinates): the measured residual mapped through one more LP-INV application.
+
+    **Cost of the calibration.** ``LP-INV(r_k)`` is the preconditioned residual that Richardson and
+    FCG compute at the start of iteration ``k + 1`` anyway (Richardson's step ``x_{k+1} - x_k`` for
+    ``damping = 1``), and ``r_k`` is measured by every scheme; so the estimates of iterates
+    ``1..K-1`` cost no analog operation and that of the last iterate one LP-INV application per
+    received vector (the simulation draws them afresh, with their own read noise). The exact
+    ``no_eff`` it adds to still needs ``diag(A^-1)``: one digital ``K x K`` inverse per written matrix.
 
     Example:
         >>> eq = AnalogEqualizer("zf", SolverConfig(), iterations=4, device="cpu", seed=0)
@@ -141,18 +167,55 @@ class AnalogEqualizer(Equalizer):
         device: torch.device | str | None = None,
         seed: int | None = None,
         name: str | None = None,
+        soft_output: Literal["exact", "residual"] = "exact",
     ) -> None:
         self.kind = check_kind(kind)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
+        if soft_output not in ("exact", "residual"):
+            raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
         self.iterations = iterations
-        self.solver = AnalogSolver(config, device=device, seed=seed)
+        self.soft_output = soft_output
+        self.solver = AnalogSolver(
+            config,
+            device=device if device is not None else sionna_config.device,
+            seed=seed if seed is not None else sionna_config.seed,
+        )
         self.name = name or f"analog_{kind}"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
+        if any(t.requires_grad for t in (y, h, s) if isinstance(t, torch.Tensor)):
+            raise ValueError(
+                "the analog equalizer is not differentiable (the chip is a simulated circuit: programming, "
+                "converters, read noise); detach y, h and s, or train with DigitalEqualizer in its place"
+            )
         dev = self.solver.device
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))
-        result = chip.solve(complex_to_real_vector(system.rhs), self.iterations)
-        d = system.finish(real_to_complex_vector(result.iterates))
-        return Detection(d.x_hat, d.no_eff, tuple(range(1, result.iterates.shape[-2] + 1)), result)
+        rhs = complex_to_real_vector(system.rhs)
+        result = chip.solve(rhs, self.iterations)
+        error = (
+            None if self.soft_output == "exact" else real_to_complex_vector(solver_error(chip, rhs, result.iterates))
+        )
+        d = system.finish(real_to_complex_vector(result.iterates), error)
+        its = tuple(range(1, result.iterates.shape[-2] + 1))
+        return Detection(d.x_hat, d.no_eff, its, result, d.no_eff_residual)
+
+
+def solver_error(chip: ProgrammedSystem, b: torch.Tensor, iterates: torch.Tensor) -> torch.Tensor:
+    """The chip's estimate ``LP-INV(b - HP-MVM(x_k))`` of the error ``A^-1 b - x_k`` of every iterate.
+
+    Args:
+        chip: The programmed matrices ``[*, n, n]``.
+        b: Right-hand sides ``[*, R, n]`` (float64).
+        iterates: ``[*, R, I, n]`` (as in :attr:`HPINVResult.iterates`).
+
+    Returns:
+        ``[*, R, I, n]``, in the unequilibrated coordinates of ``iterates``.
+    """
+    i, n = iterates.shape[-2:]
+    scale = chip.scaling.unsqueeze(-2)  # [*, 1, n]
+    x_eq = (iterates / scale.unsqueeze(-2)).flatten(-3, -2).mT  # [*, n, R I]
+    b_eq = (b * scale).unsqueeze(-2).expand(*b.shape[:-1], i, n).flatten(-3, -2).mT
+    correction = chip.lpinv(b_eq - chip.hpmvm(x_eq))  # [*, n, R I]
+    return (correction * chip.scaling.unsqueeze(-1)).mT.reshape(iterates.shape)

@@ -6,6 +6,8 @@ What a name means (kind, family, precision, method) is the catalogue's
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from ..amc import DEFAULT_ITERATIONS, SolverConfig
@@ -21,6 +23,7 @@ def build_detector(
     solver: SolverConfig | None = None,
     device: torch.device | str | None = None,
     seed: int | None = None,
+    soft_output: Literal["exact", "residual"] = "exact",
 ) -> Equalizer:
     """The equalizer of a catalogue entry.
 
@@ -30,13 +33,16 @@ def build_detector(
         solver: Chip of an analog detector (default :class:`SolverConfig`).
         device: Device of the analog solver.
         seed: Seed of the analog solver.
+        soft_output: Effective noise of an analog detector (see :class:`AnalogEqualizer`).
     """
     if info.family == "sionna":
         return SionnaEqualizer("zf" if info.kind == "zf" else "lmmse")
     if info.family == "digital":
         return DigitalEqualizer(info.kind, info.precision)
     if info.family == "analog":
-        return AnalogEqualizer(info.kind, solver, iterations=iterations, device=device, seed=seed, name=info.name)
+        return AnalogEqualizer(
+            info.kind, solver, iterations=iterations, device=device, seed=seed, name=info.name, soft_output=soft_output
+        )
     return IterativeEqualizer(info.method, info.kind, iterations)  # type: ignore[arg-type]
 
 
@@ -59,8 +65,11 @@ def make_detector(
     return build_detector(CATALOGUE[name], iterations=iterations, solver=solver, device=device, seed=seed)
 
 
-def make_detectors(scenario: Scenario, seed: int, device: torch.device | str) -> list[Equalizer]:
-    """Every detector of a scenario (``detectors.names``, then the analog variants), each seeded from ``seed``."""
+def make_detectors(
+    scenario: Scenario, seed: int, device: torch.device | str, soft_output: Literal["exact", "residual"] = "exact"
+) -> list[Equalizer]:
+    """Every detector of a scenario (``detectors.names``, then the analog variants), each seeded from ``seed``
+    (``soft_output``: of the analog detectors)."""
     names = [*scenario.detectors.names, *scenario.detectors.variants]
     return [
         build_detector(
@@ -69,6 +78,7 @@ def make_detectors(scenario: Scenario, seed: int, device: torch.device | str) ->
             solver=scenario.chip(name),
             device=device,
             seed=derive_seed(seed, name),
+            soft_output=soft_output,
         )
         for name in names
     ]

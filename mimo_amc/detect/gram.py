@@ -8,7 +8,12 @@ estimates are unbiased per user, ``x_k = z_k / (1 - N0 [A^-1]_kk)``, as in
 realisation is formed (and, for the analog detector, written to the chip) once and the ``T``
 received vectors are solved against it.
 
-**Noise.** The detectors assume white noise, ``s = N0 I`` (checked).
+**Noise.** White noise ``s = N0 I`` is used as is; any other (Hermitian positive definite)
+covariance is whitened first, as :func:`sionna.phy.mimo.lmmse_equalizer` does: ``y <- L^-1 y``,
+``H <- L^-1 H`` with ``s = L L^H`` (a scaling by ``s_mm^-1/2`` for diagonal ``s``, e.g. per-antenna
+noise), after which ``N0 = 1``. MMSE then equals Sionna's ``lmmse_equalizer``; ZF becomes the ZF of
+the whitened channel (generalised least squares, ``no_eff = [(H^H s^-1 H)^-1]_kk``), which Sionna's
+``zf_equalizer`` (a plain pseudo-inverse whatever ``s``) equals for white noise only.
 """
 
 from __future__ import annotations
@@ -32,12 +37,23 @@ class Detection:
         iterations: the ``I`` iteration counts of ``x_hat`` (``(0,)`` for one-shot detectors).
         solver_result: the analog solve (per channel realisation: ``contraction``,
             ``converged``, ``hpmvm_tv_bound``; computed on access), or None.
+        no_eff_residual: ``[..., I, K]`` float64 calibrated effective noise of every iterate: ``no_eff``
+            plus the squared solver error of that estimate as the chip measures it (see
+            :class:`~mimo_amc.detect.AnalogEqualizer`, ``soft_output="residual"``), or None.
     """
 
     x_hat: torch.Tensor
     no_eff: torch.Tensor
     iterations: tuple[int, ...]
     solver_result: HPINVResult | None = None
+    no_eff_residual: torch.Tensor | None = None
+
+    @property
+    def soft_no_eff(self) -> torch.Tensor:
+        """The effective noise of the soft outputs, ``[..., I, K]``: calibrated when available, else exact."""
+        if self.no_eff_residual is not None:
+            return self.no_eff_residual
+        return self.no_eff.unsqueeze(-2).expand(self.x_hat.shape)
 
 
 @dataclass(frozen=True)
@@ -76,8 +92,12 @@ class GramSystem:
         if kind == "zf" and m < k:
             raise ValueError(f"ZF needs at least as many receive antennas as streams; h has M = {m} < K = {k}")
         y, h = y.to(dtype), h.to(dtype)
+        no = _white_variance(s)
+        if no is None:
+            y, h = whiten(y, h, s.to(dtype))
+            no = torch.ones(s.shape[:-2], dtype=torch.float64, device=s.device)
         yb, hb = tuple(y.shape[:-1]), tuple(h.shape[:-2])
-        no = white_noise_variance(s).to(y.real.dtype)
+        no = no.to(y.real.dtype)
         no = no.expand(torch.broadcast_shapes(no.shape, yb))
         shared = len(hb) == len(yb) and len(yb) > 0 and hb[-1] == 1 and hb[:-1] == yb[:-1]
         if shared and bool((no == no[..., :1]).all()):
@@ -96,18 +116,29 @@ class GramSystem:
         """``[*, R, <trailing dims>] -> [batch..., <trailing dims>]``."""
         return t.reshape(*self.batch_shape, *t.shape[t.dim() - trailing :])
 
-    def finish(self, z: torch.Tensor) -> Detection:
-        """Unbias MMSE estimates and attach the exact effective noise; ``z [*, R, I, K]``."""
+    def finish(self, z: torch.Tensor, solver_error: torch.Tensor | None = None) -> Detection:
+        """Unbias MMSE estimates and attach the exact effective noise; ``z [*, R, I, K]``.
+
+        ``solver_error [*, R, I, K]`` (complex), an estimate of ``z_exact - z`` per iterate, adds
+        ``|solver_error|^2`` (divided by the MMSE gain squared, as ``z`` is) to the exact ``no_eff`` of
+        each iterate: :attr:`Detection.no_eff_residual`.
+        """
         diag_inv = torch.linalg.inv(self.gram).diagonal(dim1=-2, dim2=-1).real  # [*, K]
         no = self.no[..., None]
         if self.kind == "zf":
             no_eff = no * diag_inv
+            gain = torch.ones_like(diag_inv)
         else:
             gain = 1 - no * diag_inv  # diag(W H)
             z = z / gain[..., None, None, :]
             no_eff = 1 / gain - 1
         no_eff = no_eff.unsqueeze(-2).expand(*z.shape[:-2], no_eff.shape[-1])  # [*, R, K]
-        return Detection(self.restore(z, 2), self.restore(no_eff, 1), (0,))
+        residual = None
+        if solver_error is not None:
+            residual = self.restore(
+                no_eff.unsqueeze(-2) + solver_error.abs().square() / gain[..., None, None, :] ** 2, 2
+            )
+        return Detection(self.restore(z, 2), self.restore(no_eff, 1), (0,), no_eff_residual=residual)
 
 
 def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
@@ -116,6 +147,38 @@ def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: if ``s`` is not a (batch of) scaled identity matrices.
     """
+    no = _white_variance(s)
+    if no is None:
+        raise ValueError("s is not white noise s = N0 * I (GramSystem.build whitens other covariances)")
+    return no
+
+
+def whiten(y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(L^-1 y, L^-1 h)`` with ``s = L L^H`` (``y [..., M]``, ``h [..., M, K]``, ``s [..., M, M]`` broadcastable).
+
+    A diagonal ``s`` (per-antenna noise) is whitened by scaling with ``s_mm^-1/2``, any other by the
+    Cholesky factor (Sionna's ``whiten_channel`` uses the same factor).
+
+    Raises:
+        ValueError: if ``s`` is not Hermitian positive definite.
+    """
+    diag = s.diagonal(dim1=-2, dim2=-1)
+    if bool((s - torch.diag_embed(diag) == 0).all()):
+        if not bool((diag.real > 0).all()) or (s.is_complex() and bool((diag.imag != 0).any())):
+            raise ValueError("the noise covariance s must be positive definite; a diagonal entry is <= 0")
+        scale = diag.real.rsqrt().to(y.dtype)
+        return y * scale, h * scale[..., :, None]
+    if not bool(torch.allclose(s, s.mH, rtol=1e-6, atol=0)):
+        raise ValueError("the noise covariance s must be Hermitian (s = s^H)")
+    factor, info = torch.linalg.cholesky_ex(s)
+    if bool((info != 0).any()):
+        raise ValueError(f"the noise covariance s must be positive definite; {int((info != 0).sum())} matrices are not")
+    y = torch.linalg.solve_triangular(factor, y.unsqueeze(-1), upper=False).squeeze(-1)
+    return y, torch.linalg.solve_triangular(factor, h, upper=False)
+
+
+def _white_variance(s: torch.Tensor) -> torch.Tensor | None:
+    """``N0 [...]`` if ``s [..., M, M]`` is white (``N0 I`` up to 1e-6 relative), else None."""
     batch, s_dtype = s.shape[:-2], (s.real if s.is_complex() else s).dtype
     # Check each distinct matrix once: broadcast (stride-0) batch dimensions repeat one matrix.
     s = s[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in s.stride()[:-2])]
@@ -128,7 +191,7 @@ def white_noise_variance(s: torch.Tensor) -> torch.Tensor:
     spread = _energy(diag - no[..., None], 1).sqrt()
     scale = no * s.shape[-1] ** 0.5
     if (off.clamp_min(0).sqrt() > 1e-6 * scale).any() or (spread > 1e-6 * scale).any():
-        raise ValueError("the detectors assume white noise s = N0 * I; whiten the channel first")
+        return None
     return no.to(s_dtype).expand(batch)
 
 

@@ -1,8 +1,17 @@
-"""Metrics: error tallies, clustered confidence intervals, BER parity, image quality."""
+"""Metrics: error tallies (uncoded and coded), clustered confidence intervals, BER parity, image quality."""
 
+from .blocks import BlockTally
 from .image import image_quality
 from .intervals import clopper_pearson, design_effect
 from .parity import parity_band, parity_iterations
 from .tally import DetectionTally
 
-__all__ = ["DetectionTally", "clopper_pearson", "design_effect", "image_quality", "parity_band", "parity_iterations"]
+__all__ = [
+    "BlockTally",
+    "DetectionTally",
+    "clopper_pearson",
+    "design_effect",
+    "image_quality",
+    "parity_band",
+    "parity_iterations",
+]

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..scenario import load_scenario, sweep_points
 from ..store import ResultStore, atomic_write_text
 from ..studies import STUDIES
-from . import accuracy, ber, cost, image
+from . import accuracy, ber, cost, image, pusch
 from .common import ReportContext, Section
 
 SECTIONS: dict[str, Callable[[ReportContext], Section | None]] = {
@@ -21,6 +21,7 @@ SECTIONS: dict[str, Callable[[ReportContext], Section | None]] = {
     "image": image.section,
     "precision": accuracy.section,
     "cost": cost.section,
+    "pusch": pusch.section,
 }
 """The report section of every study (keys: :data:`mimo_amc.studies.STUDIES`)."""
 assert list(SECTIONS) == list(STUDIES), "every study needs its report section"

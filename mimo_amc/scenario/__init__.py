@@ -10,7 +10,15 @@ from .errors import ScenarioError
 from .link import MODULATIONS, ChannelConfig, CSIConfig, LinkConfig
 from .loader import apply_override, load_scenario, scenario_from_dict
 from .schema import OutputConfig, Scenario, SweepConfig
-from .studies import BUNDLED_IMAGES, AccuracyConfig, CostStudyConfig, ImageConfig, MonteCarloConfig
+from .studies import (
+    BUNDLED_IMAGES,
+    AccuracyConfig,
+    CostStudyConfig,
+    ImageConfig,
+    MonteCarloConfig,
+    PUSCHChannelConfig,
+    PUSCHStudyConfig,
+)
 from .sweep import SweepPoint, config_key, derive_seed, sweep_points
 
 __all__ = [
@@ -29,6 +37,8 @@ __all__ = [
     "LinkConfig",
     "MonteCarloConfig",
     "OutputConfig",
+    "PUSCHChannelConfig",
+    "PUSCHStudyConfig",
     "Scenario",
     "ScenarioError",
     "SweepConfig",

@@ -3,7 +3,7 @@
 A scenario has the sections ``link`` (:class:`~.link.LinkConfig`), ``detectors``
 (:class:`~.detectors.DetectorsConfig`), ``amc`` (:class:`~mimo_amc.amc.SolverConfig`, optionally
 ``preset: NAME``), ``monte_carlo`` (:class:`~.studies.MonteCarloConfig`), ``sweep``
-(:class:`SweepConfig`), the optional study sections ``image``, ``precision`` and ``cost``
+(:class:`SweepConfig`), the optional study sections ``image``, ``precision``, ``cost`` and ``pusch``
 (:mod:`.studies`) and ``output``.
 """
 
@@ -20,7 +20,7 @@ from ..amc import Section, SolverConfig
 from .chip import chip_config, resolve_preset
 from .detectors import DetectorInfo, DetectorsConfig
 from .link import LinkConfig
-from .studies import AccuracyConfig, CostStudyConfig, ImageConfig, MonteCarloConfig
+from .studies import AccuracyConfig, CostStudyConfig, ImageConfig, MonteCarloConfig, PUSCHStudyConfig
 
 
 def short(value: Any, limit: int = 120) -> str:
@@ -91,7 +91,7 @@ class OutputConfig(Section):
 class Scenario(Section):
     """A complete, validated experiment."""
 
-    OPTIONAL_STUDIES: ClassVar[tuple[str, ...]] = ("image", "precision", "cost")
+    OPTIONAL_STUDIES: ClassVar[tuple[str, ...]] = ("image", "precision", "cost", "pusch")
     """Sections that switch a study on by being present (the BER study runs when ``link.snr_db`` is set)."""
 
     name: str = Field(
@@ -109,6 +109,9 @@ class Scenario(Section):
     precision: AccuracyConfig | None = Field(None, description="Also measure solver precision per iteration.")
     cost: CostStudyConfig | None = Field(
         None, description="Also project hardware cost against measured digital solves."
+    )
+    pusch: PUSCHStudyConfig | None = Field(
+        None, description="Also run a coded 5G NR PUSCH link (LDPC, TB error rate per iteration)."
     )
     output: OutputConfig = Field(default_factory=OutputConfig)
 
@@ -146,7 +149,9 @@ class Scenario(Section):
     @model_validator(mode="after")
     def _something_to_run(self) -> Scenario:
         if not self.studies:
-            raise ValueError("link.snr_db is empty and there is no image, precision or cost section: give an SNR point")
+            raise ValueError(
+                "link.snr_db is empty and there is no image, precision, cost or pusch section: give an SNR point"
+            )
         return self
 
     @property

@@ -1,4 +1,4 @@
-"""The study sections of a scenario: ``monte_carlo`` (the BER study), ``image``, ``precision``, ``cost``.
+"""The study sections of a scenario: ``monte_carlo`` (the BER study), ``image``, ``precision``, ``cost``, ``pusch``.
 
 Each optional section switches its study on (:mod:`mimo_amc.studies` runs them); the BER study runs
 whenever ``link.snr_db`` is not empty. These classes are the schema only: nothing here reads an
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..amc import CostConfig, Section
 from ..amc.config import OuterScheme
@@ -148,3 +148,94 @@ class CostStudyConfig(Section):
     )
     digital_dtype: Literal["float32", "float64"] = Field("float32", description="Digital series compared with.")
     bits_per_symbol: int = Field(8, ge=1, le=10, description="For detected bits/s: N = 2K real unknowns.")
+
+
+class PUSCHChannelConfig(Section):
+    """The ``pusch.channel`` section: a 3GPP channel from every UE to the base station.
+
+    ``tdl`` and ``cdl`` are single-link models in Sionna: each UE gets its own independent link
+    (``K`` links per slot). ``umi`` / ``uma`` drop the ``K`` UEs in one sector per slot.
+    """
+
+    model: Literal["tdl", "cdl", "umi", "uma"] = Field("tdl", description="TR 38.901 TDL, CDL, UMi or UMa.")
+    profile: Literal["A", "B", "C", "D", "E"] = Field("C", description="TDL/CDL delay profile.")
+    delay_spread_ns: float = Field(100.0, gt=0, le=10_000, description="TDL/CDL nominal delay spread.")
+    ue_speed_mps: float = Field(0.0, ge=0, le=150, description="UE speed (Doppler within the slot).")
+    carrier_frequency_hz: float = Field(3.5e9, ge=0.5e9, le=100e9)
+    normalize: bool = Field(
+        True, description="Normalise every UE's channel to unit energy per slot (ideal power control)."
+    )
+    o2i_model: Literal["low", "high"] = Field("low", description="UMi/UMa outdoor-to-indoor loss model.")
+
+
+class PUSCHStudyConfig(Section):
+    """The ``pusch`` section: a coded 5G NR PUSCH link (LDPC), TB error rate per detector and iteration.
+
+    ``K`` single-layer UEs (DMRS ports ``0..K-1``) send one transport block each per slot to an
+    ``M``-antenna base station. The project's detectors are the scenario's ``detectors`` section
+    (names, analog variants, iterations), run by the grouped OFDM detector
+    (:mod:`mimo_amc.detect.ofdm`); ``sionna_detectors`` run Sionna's own OFDM detectors on the same
+    slots. The SNR is Es/N0 per receive antenna (``N0 = 10^(-snr/10)``, unit-energy REs).
+
+    Example:
+        >>> PUSCHStudyConfig(num_users=4, mcs_index=14).group_subcarriers
+        1
+    """
+
+    num_rx_antennas: int = Field(16, ge=1, le=256, description="Base-station antennas M.")
+    num_users: int = Field(4, ge=1, le=12, description="Single-layer UEs K (one DMRS port each).")
+    num_prbs: int = Field(4, ge=1, le=273, description="Physical resource blocks (12 subcarriers each).")
+    subcarrier_spacing_khz: Literal[15, 30, 60] = Field(30)
+    mcs_index: int = Field(14, ge=0, le=28)
+    mcs_table: int = Field(1, ge=1, le=4, description="TS 38.214 MCS table (1: 64-QAM, 2: 256-QAM, 3: low SE).")
+    dmrs_config_type: Literal[1, 2] = Field(1)
+    dmrs_length: Literal[1, 2] = Field(1)
+    dmrs_additional_position: int = Field(1, ge=0, le=3)
+    channel: PUSCHChannelConfig = Field(default_factory=PUSCHChannelConfig)
+    csi: Literal["perfect", "ls"] = Field("perfect", description="Perfect CSI or Sionna's PUSCHLSChannelEstimator.")
+    interpolation: Literal["nn", "lin", "lin_time_avg"] = Field("lin", description="LS estimator interpolation.")
+    group_symbols: int = Field(1, ge=1, le=14, description="OFDM symbols per coherence group (one chip write).")
+    group_subcarriers: int = Field(1, ge=1, description="Subcarriers per coherence group (one chip write).")
+    sionna_detectors: list[Literal["lmmse", "zf", "kbest", "ep"]] = Field(
+        default_factory=lambda: ["lmmse"], description="Sionna OFDM detectors run on the same slots (references)."
+    )
+    reference: Literal["lmmse", "zf", "kbest", "ep"] = Field("lmmse", description="The BLER parity reference.")
+    kbest_k: int = Field(16, ge=1, le=1024, description="List size of the K-best detector.")
+    precision: Literal["single", "double"] = Field(
+        "single",
+        description="Precision of the Sionna blocks (transmitter, channel, estimator, Sionna detectors, decoder).",
+    )
+    soft_outputs: list[Literal["exact", "residual"]] = Field(
+        default_factory=lambda: ["exact"],
+        min_length=1,
+        description="Effective noise of the analog detectors' LLRs, each decoded from the same detection: "
+        "'exact' (the exact detector's), 'residual' (calibrated with the chip's solver-error estimate; "
+        "rows named <detector>_calibrated).",
+    )
+    snr_db: list[float] = Field(default_factory=lambda: [0.0, 5.0, 10.0], min_length=1)
+    slots_per_batch: int = Field(16, ge=1, le=4096)
+    max_slots: int = Field(256, ge=1, description="Stop after this many slots per SNR point...")
+    target_block_errors: int = Field(100, ge=1, description="...or once every row has this many TB errors.")
+    confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the BLER intervals.")
+
+    @model_validator(mode="after")
+    def _check(self) -> PUSCHStudyConfig:
+        ports = {(1, 1): 4, (1, 2): 8, (2, 1): 6, (2, 2): 12}[(self.dmrs_config_type, self.dmrs_length)]
+        if self.num_users > ports:
+            raise ValueError(
+                f"num_users = {self.num_users} needs as many DMRS ports; dmrs_config_type {self.dmrs_config_type} "
+                f"with dmrs_length {self.dmrs_length} has {ports}"
+            )
+        if self.num_users > self.num_rx_antennas:
+            raise ValueError(f"num_users ({self.num_users}) must not exceed num_rx_antennas ({self.num_rx_antennas})")
+        if 14 % self.group_symbols or (12 * self.num_prbs) % self.group_subcarriers:
+            raise ValueError(
+                f"group_symbols ({self.group_symbols}) must divide 14 and group_subcarriers "
+                f"({self.group_subcarriers}) must divide the {12 * self.num_prbs} subcarriers"
+            )
+        if self.reference not in self.sionna_detectors:
+            raise ValueError(f"reference {self.reference!r} is not among sionna_detectors {self.sionna_detectors}")
+        for i, v in enumerate(self.snr_db):
+            if not -30 <= v <= 60 or v in self.snr_db[:i]:
+                raise ValueError(f"snr_db[{i}] = {v} dB: give distinct SNR points in [-30, 60] dB")
+        return self

@@ -2,12 +2,12 @@
 
 :data:`STUDIES` is the registry that the runner, the store, the CLI and the report iterate over, in
 this order: ``ber`` (:mod:`.ber`), ``image`` (:mod:`.image`), ``precision`` (solver accuracy,
-:mod:`.accuracy`) and ``cost`` (:mod:`.cost`). A scenario runs the studies it names in
-``Scenario.studies``.
+:mod:`.accuracy`), ``cost`` (:mod:`.cost`) and ``pusch`` (the coded 5G NR link, :mod:`.pusch`). A
+scenario runs the studies it names in ``Scenario.studies``.
 
 Example:
     >>> list(STUDIES)
-    ['ber', 'image', 'precision', 'cost']
+    ['ber', 'image', 'precision', 'cost', 'pusch']
     >>> STUDIES["ber"].table
     'results'
 """
@@ -24,8 +24,9 @@ from .base import Progress, Study, Unit, UnitResult
 from .ber import BERStudy
 from .cost import CostStudy
 from .image import ImageStudy
+from .pusch import PUSCHStudy
 
-STUDIES: dict[str, Study] = {s.name: s for s in (BERStudy(), ImageStudy(), AccuracyStudy(), CostStudy())}
+STUDIES: dict[str, Study] = {s.name: s for s in (BERStudy(), ImageStudy(), AccuracyStudy(), CostStudy(), PUSCHStudy())}
 """Every study by name (the names ``Scenario.studies`` lists)."""
 
 

@@ -13,9 +13,11 @@ import mimo_amc
 
 ROOT = Path(mimo_amc.__file__).parent
 LAYERS = [
-    "amc", "scenario", "link|detect", "metrics", "studies", "store", "report", "reaper", "runner", "reproduce", "cli",
+    "amc", "scenario", "link|nr|detect", "metrics", "studies", "store", "report", "reaper", "runner", "reproduce",
+    "cli",
 ]  # fmt: skip
-"""Bottom up; a module imports its own package and lower layers only (``link`` and ``detect`` share a rank)."""
+"""Bottom up; a module imports its own package and lower layers only (``link``, ``nr`` and ``detect`` share a
+rank)."""
 
 
 def _rank(module: str) -> int:
