@@ -197,7 +197,8 @@ def end_to_end_rows(realizations: int, uses: int, repeats: int) -> list[str]:
 
 
 def memory_rows(uses: int) -> list[str]:
-    """Resident-set growth of one 512x64 batch at the default ``realizations_per_batch``."""
+    """Resident-set growth of one 512x64 batch at the default ``realizations_per_batch`` (run it first in a
+    process: the peak resident set only grows)."""
     cfg, _ = _link(512, 64, uses)
     mc = MonteCarloConfig(target_bit_errors=1, max_bits=1)
     dets = [make_detector(n, iterations=3, device="cpu", seed=1) for n in ("zf_fp32", "analog_zf")]
@@ -221,7 +222,6 @@ def report(realizations: int, uses: int, repeats: int, threads: list[int]) -> st
     """Markdown sections of the detector benchmarks."""
     return "\n".join(
         [
-            *memory_rows(uses),
             *analog_ratio_rows(realizations, uses, repeats, threads),
             *sionna_rows(realizations, uses, repeats),
             *end_to_end_rows(realizations, uses, repeats),

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         "Command: `.venv/bin/python benchmarks/run_all.py`. Ratios: median over repeats of the ratio within "
         "each repeat (lower is faster for the project).",
         "",
+        *bench_detectors.memory_rows(100),  # first: the peak resident set of the process is its measure
         bench_solver.report([(16, 10000), (128, 1000)], args.repeats),
         bench_detectors.report(100, 100, args.repeats, [1, 2]),
         *gpu_sections(args.repeats),
