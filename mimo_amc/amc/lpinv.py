@@ -32,9 +32,9 @@ LOW_PRECISION_BITS = 16
 
 def max_abs(m: torch.Tensor) -> torch.Tensor:
     """Largest magnitude of each matrix ``[..., n, m] -> [..., 1, 1]`` (tiny for a zero matrix)."""
-    dims = (-2, -1)  # max(max m, -min m): no |m| temporary, ~5x faster than an inf-norm on CPU
-    s = torch.maximum(m.amax(dim=dims, keepdim=True), m.amin(dim=dims, keepdim=True).neg_())
-    return s.clamp_min_(torch.finfo(m.dtype).tiny)
+    # One |m| pass and one reduction: on the strided sub-block views of BlockAMC, separate amax and amin
+    # reductions over two dimensions are ~7x slower (torch 2.13, CPU).
+    return m.abs().amax(dim=(-2, -1), keepdim=True).clamp_min_(torch.finfo(m.dtype).tiny)
 
 
 class _AnalogArray:
@@ -55,7 +55,8 @@ class _AnalogArray:
         self._cfg = cfg
         self._generator = generator
         # An all-zero block has a subnormal floor scale whose reciprocal overflows: its digits stay 0.
-        digits = torch.where(matrix == 0, 0.0, matrix * value_per_digit.reciprocal())
+        per_value = value_per_digit.reciprocal()
+        digits = matrix * torch.where(torch.isfinite(per_value), per_value, 0.0)
         if cfg.device.bits > 0:
             digits.round_()
         g_pos, g_neg = program_pairs(digits, cfg.device, cfg.lpinv.prog_sigma, generator)
