@@ -32,6 +32,7 @@ from .common import (
     by_point,
     new_figure,
     point_label,
+    rate_errorbar,
     save_figure,
     sweep_keys,
     write_table,
@@ -81,7 +82,9 @@ def plot_ber(f: pd.DataFrame, scenario: Scenario, link: LinkConfig, path: Path, 
     styles = {"zf_fp32": ("k", "-", "o"), "zf_fp64": ("0.45", "--", "s"), "mmse_fp32": ("k", "-.", "o")}
     for det, g in one_shot.groupby("detector", sort=False):
         color, ls, marker = styles.get(det, ("0.3", ":", "^"))
-        _errorbar(ax, g, f"{det} (reference)" if det == scenario.detectors.reference else det, color, ls, marker)
+        rate_errorbar(
+            ax, g, "ber", f"{det} (reference)" if det == scenario.detectors.reference else det, color, ls, marker
+        )
     iterative = f[f.iteration > 0]
     # Colour: iteration (viridis for analog, plasma for digital iterative); line style: detector.
     for d, (det, g) in enumerate(iterative.groupby("detector", sort=False)):
@@ -93,7 +96,7 @@ def plot_ber(f: pd.DataFrame, scenario: Scenario, link: LinkConfig, path: Path, 
             color = cmap(0.1 + 0.8 * j / max(1, len(its) - 1))
             lpinv_alone = it == 1 and analog and scenario.outer(det) == "richardson"
             label = f"{det}, iteration {it}" + (" (LP-INV alone)" if lpinv_alone else "")
-            _errorbar(ax, g[g.iteration == it], label, color, ls, ".")
+            rate_errorbar(ax, g[g.iteration == it], "ber", label, color, ls, ".")
     ax.set_yscale("log")
     ax.set_xlabel(SNR_LABELS[link.snr_type])
     ax.set_ylabel("bit error rate")
@@ -102,13 +105,6 @@ def plot_ber(f: pd.DataFrame, scenario: Scenario, link: LinkConfig, path: Path, 
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     save_figure(fig, path, formats)
-
-
-def _errorbar(ax, g: pd.DataFrame, label: str, color, ls: str, marker: str) -> None:
-    g = g.sort_values("snr_db")
-    ber = g.ber.where(g.ber > 0)
-    err = [(ber - g.ber_ci_low).clip(lower=0), (g.ber_ci_high - ber).clip(lower=0)]
-    ax.errorbar(g.snr_db, ber, yerr=err, label=label, color=color, ls=ls, marker=marker, ms=4, capsize=2, lw=1.2)
 
 
 def plot_solver_error(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> bool:

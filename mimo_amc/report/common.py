@@ -99,3 +99,12 @@ def point_label(frame: pd.DataFrame, scenario: Scenario) -> str:
 def by_point(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
     """The rows of each sweep point, in sweep order."""
     return [(int(i), f) for i, f in frame.groupby("point", sort=True)]
+
+
+def rate_errorbar(ax, g: pd.DataFrame, rate: str, label: str, color, ls: str, marker: str) -> None:
+    """Plot the error-rate column ``rate`` (``ber``, ``bler``) of ``g`` against SNR with its interval
+    (columns ``<rate>_ci_low`` / ``<rate>_ci_high``); zero rates are left out of the log axis."""
+    g = g.sort_values("snr_db")
+    value = g[rate].where(g[rate] > 0)
+    err = [(value - g[f"{rate}_ci_low"]).clip(lower=0), (g[f"{rate}_ci_high"] - value).clip(lower=0)]
+    ax.errorbar(g.snr_db, value, yerr=err, label=label, color=color, ls=ls, marker=marker, ms=4, capsize=2, lw=1.2)

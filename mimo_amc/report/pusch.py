@@ -20,7 +20,16 @@ import pandas as pd
 
 from ..metrics import parity_iterations
 from ..scenario import ITERATION_NOTE, Scenario
-from .common import ReportContext, Section, by_point, new_figure, point_label, save_figure, write_table
+from .common import (
+    ReportContext,
+    Section,
+    by_point,
+    new_figure,
+    point_label,
+    rate_errorbar,
+    save_figure,
+    write_table,
+)
 
 DETAIL_COLUMNS = [
     "point", "snr_db", "detector", "iteration", "slots", "tb_errors", "bler", "bler_ci_low", "bler_ci_high",
@@ -79,13 +88,17 @@ def plot_bler(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str
     fig, axes = new_figure()
     ax = axes[0, 0]
     for d, (det, g) in enumerate(f[f.iteration == 0].groupby("detector", sort=False)):
-        _errorbar(ax, g, det, "k" if d == 0 else f"{0.2 + 0.15 * d:.2f}", ["-", "--", "-.", ":"][d % 4], "os^v"[d % 4])
+        rate_errorbar(
+            ax, g, "bler", det, "k" if d == 0 else f"{0.2 + 0.15 * d:.2f}", ["-", "--", "-.", ":"][d % 4], "os^v"[d % 4]
+        )
     for d, (det, g) in enumerate(f[f.iteration > 0].groupby("detector", sort=False)):
         its = sorted(set(g.iteration))
         cmap = matplotlib.colormaps["viridis" if g.family.iloc[0] == "analog" else "plasma"]
         for j, it in enumerate(its):
             color = cmap(0.1 + 0.8 * j / max(1, len(its) - 1))
-            _errorbar(ax, g[g.iteration == it], f"{det}, iteration {it}", color, ["-", "--", "-.", ":"][d % 4], ".")
+            rate_errorbar(
+                ax, g[g.iteration == it], "bler", f"{det}, iteration {it}", color, ["-", "--", "-.", ":"][d % 4], "."
+            )
     ax.set_yscale("log")
     ax.set_xlabel("Es/N0 per receive antenna (dB)")
     ax.set_ylabel("transport block error rate")
@@ -96,13 +109,6 @@ def plot_bler(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
     save_figure(fig, path, formats)
-
-
-def _errorbar(ax, g: pd.DataFrame, label: str, color, ls: str, marker: str) -> None:
-    g = g.sort_values("snr_db")
-    bler = g.bler.where(g.bler > 0)
-    err = [(bler - g.bler_ci_low).clip(lower=0), (g.bler_ci_high - bler).clip(lower=0)]
-    ax.errorbar(g.snr_db, bler, yerr=err, label=label, color=color, ls=ls, marker=marker, ms=4, capsize=2, lw=1.2)
 
 
 def section(ctx: ReportContext) -> Section | None:
