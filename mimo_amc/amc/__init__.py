@@ -7,7 +7,7 @@ the standard library (no Sionna, pandas or matplotlib; a test enforces it). Laye
 cost model) on top.
 """
 
-from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, Section, SolverConfig
+from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, Section, SolverConfig, StoppingConfig
 from .cost import CostConfig, SolveCost, lpinv_settling, solve_cost
 from .devices import program_pairs, slice_digits, slice_weights
 from .hpmvm import BitSlicedMVM, partial_sum_adc_bits
@@ -37,6 +37,7 @@ __all__ = [
     "Section",
     "SolveCost",
     "SolverConfig",
+    "StoppingConfig",
     "complex_to_real_matrix",
     "complex_to_real_vector",
     "default_device",

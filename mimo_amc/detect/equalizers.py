@@ -111,7 +111,8 @@ class AnalogEqualizer(Equalizer):
     The complex system is mapped to its real form ``[[Re, -Im], [Im, Re]]`` (``2K x 2K``,
     symmetric for a Hermitian Gram matrix), written to the chip once per channel
     realisation and refined for ``iterations`` iterations; iteration 1 is LP-INV
-    alone. Every iterate is returned.
+    alone. Every iterate is returned, or, when the chip has a stopping rule
+    (``config.stopping``), only the adaptive solution, reported at iteration ``iterations`` (the cap).
 
     Args:
         kind: ``"zf"`` or ``"mmse"``.
@@ -153,6 +154,13 @@ class AnalogEqualizer(Equalizer):
         dev = self.solver.device
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))
-        result = chip.solve(complex_to_real_vector(system.rhs), self.iterations)
+        rule, tol = self.solver.config.stopping, None
+        if rule is not None and rule.noise_fraction is not None:  # tol from the noise in H^H y: E|H^H n|^2 = N0 tr A
+            noise = (system.no * system.gram.diagonal(dim1=-2, dim2=-1).real.sum(-1)).sqrt()  # [*]
+            tol = rule.noise_fraction * noise.unsqueeze(-1) / torch.linalg.vector_norm(system.rhs, dim=-1)
+        result = chip.solve(complex_to_real_vector(system.rhs), self.iterations, tol)
+        if result.stopped is not None:
+            d = system.finish(real_to_complex_vector(result.stopped.solution.unsqueeze(-2)))
+            return Detection(d.x_hat, d.no_eff, (self.iterations,), result)
         d = system.finish(real_to_complex_vector(result.iterates))
         return Detection(d.x_hat, d.no_eff, tuple(range(1, result.iterates.shape[-2] + 1)), result)
