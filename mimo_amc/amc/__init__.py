@@ -7,7 +7,16 @@ the standard library (no Sionna, pandas or matplotlib; a test enforces it). Laye
 chips) and ``cost`` (the circuit cost model) on top.
 """
 
-from .config import ConverterConfig, DeviceConfig, HPMVMConfig, LPINVConfig, Section, SolverConfig, WireConfig
+from .config import (
+    ConverterConfig,
+    DeviceConfig,
+    HPMVMConfig,
+    LPINVConfig,
+    Section,
+    SolverConfig,
+    StoppingConfig,
+    WireConfig,
+)
 from .cost import CostConfig, SolveCost, lpinv_settling, solve_cost
 from .devices import program_pairs, slice_digits, slice_weights
 from .hpmvm import BitSlicedMVM, partial_sum_adc_bits
@@ -37,6 +46,7 @@ __all__ = [
     "Section",
     "SolveCost",
     "SolverConfig",
+    "StoppingConfig",
     "WireConfig",
     "complex_to_real_matrix",
     "complex_to_real_vector",

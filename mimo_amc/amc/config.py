@@ -268,6 +268,43 @@ class WireConfig(Section):
         return self.segment_ohm == 0 and self.driver_ohm == 0 and self.sense_ohm == 0
 
 
+class StoppingConfig(Section):
+    """Adaptive iterations: stop each solve on the residual the HP-MVM measures, with a fallback.
+
+    A solve (one right-hand side) stops at the first iteration ``k`` with
+    ``||r_k|| / ||b|| < tol``; it is declared diverging at the first ``k >= 2`` with
+    ``||r_k|| > divergence_growth * min_{j<k} ||r_j||``, and it falls back when it diverges first or
+    does not reach ``tol`` within the iteration cap (see :meth:`~mimo_amc.amc.ProgrammedSystem.solve`).
+    """
+
+    tol: float = Field(
+        1e-3,
+        gt=0,
+        lt=1,
+        description="Relative residual ||r_k|| / ||b|| at which a solve stops [Peers: hard 256-QAM decisions "
+        "need a relative error of 1e-2 to 1e-3; assumption: the strict end].",
+    )
+    noise_fraction: float | None = Field(
+        None,
+        gt=0,
+        description="When set, a detector derives each solve's tolerance from the noise already in b = H^H y: "
+        "tol = noise_fraction sqrt(N0 tr A) / ||b|| (the solver's residual a noise_fraction of the noise's, "
+        "both mapped to the estimate by the same A^-1), replacing the fixed tol. Assumption: 0.1 (-20 dB).",
+    )
+    divergence_growth: float = Field(
+        2.0,
+        gt=1,
+        description="A solve diverges when its residual exceeds this factor times its smallest earlier one "
+        "(assumption: 2, well above the read-noise jitter of a converged residual).",
+    )
+    fallback: Literal["digital", "best"] = Field(
+        "digital",
+        description="What a non-converging solve returns: 'digital' = handed to an exact float64 digital "
+        "solve of the unprogrammed matrix (costed as one digital solve); 'best' = the iterate of smallest "
+        "measured residual (no extra cost).",
+    )
+
+
 class SolverConfig(Section):
     """Complete configuration of the HP-INV refinement solver.
 
@@ -297,6 +334,10 @@ class SolverConfig(Section):
     lpinv: LPINVConfig = Field(default_factory=LPINVConfig)
     hpmvm: HPMVMConfig = Field(default_factory=HPMVMConfig)
     wires: WireConfig = Field(default_factory=WireConfig)
+    stopping: StoppingConfig | None = Field(
+        None,
+        description="Adaptive iterations with a fallback (StoppingConfig); None = fixed K, every iterate reported.",
+    )
 
     def single_array(self, n: int) -> SolverConfig:
         """The same chip with one ``n x n`` INV array, i.e. an ``[..., n, n]`` system without BlockAMC.

@@ -20,12 +20,13 @@ SPD matrices such as Gram matrices) or flexible GMRES (``"fgmres"``); see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import torch
 
-from .config import SolverConfig
+from .config import SolverConfig, StoppingConfig
 from .hpmvm import BitSlicedMVM
 from .lpinv import LPINV
 from .schemes import column_norms, flexible_cg, flexible_gmres, richardson
@@ -73,6 +74,7 @@ class HPINVResult:
         overflow: ``[...]`` bool: some iterate overflowed float64; such entries are set to 0.
         hpmvm_tv_bound: ``[...]``: bound on the probability that the HP-MVM fast path
             skipped a wrongly rounded read (see :mod:`mimo_amc.amc.hpmvm`).
+        stopped: The adaptive outcome when ``config.stopping`` is set, else None.
     """
 
     iterates: torch.Tensor
@@ -81,11 +83,12 @@ class HPINVResult:
     overflow: torch.Tensor
     hpmvm_tv_bound: torch.Tensor
     _system: ProgrammedSystem = field(repr=False)
+    stopped: AdaptiveOutcome | None = None
 
     @property
     def solution(self) -> torch.Tensor:
-        """The last iterate ``x_K``, ``[..., n]`` (or ``[..., R, n]``)."""
-        return self.iterates[..., -1, :]
+        """``[..., n]`` (or ``[..., R, n]``): the adaptive solution when a stopping rule is set, else ``x_K``."""
+        return self.stopped.solution if self.stopped is not None else self.iterates[..., -1, :]
 
     @cached_property
     def contraction(self) -> torch.Tensor:
@@ -102,6 +105,74 @@ class HPINVResult:
         SPD matrix with contraction >= 1); judge their runs by :attr:`residual_norms`.
         """
         return (self.contraction < 1) & ~self.singular & ~self.overflow
+
+
+@dataclass(frozen=True)
+class AdaptiveOutcome:
+    """What the stopping rule (:class:`~mimo_amc.amc.config.StoppingConfig`) made of each solve.
+
+    Attributes:
+        solution: ``[..., n]`` (or ``[..., R, n]``): the iterate where the solve stopped, or the
+            fallback's answer.
+        iterations: ``[...]`` (or ``[..., R]``) int64: analog iterations the solve ran (the one where
+            it met the tolerance or was found diverging; the cap when it did neither).
+        fallback: ``[...]`` (or ``[..., R]``) bool: the solve diverged or missed the tolerance
+            within the cap and took the fallback.
+    """
+
+    solution: torch.Tensor
+    iterations: torch.Tensor
+    fallback: torch.Tensor
+
+
+def apply_stopping(
+    iterates: torch.Tensor,
+    residual_norms: torch.Tensor,
+    rule: StoppingConfig,
+    digital: Callable[[], torch.Tensor],
+    tol: torch.Tensor | None = None,
+) -> AdaptiveOutcome:
+    """Stop every solve on its measured residual (vectorised, no loop over solves).
+
+    Every solve ran the full cap ``K``; a solve's iterates do not depend on the others' (read
+    noise is drawn per read), so taking the iterate at each solve's own stopping point is the
+    same as stopping it there.
+
+    Args:
+        iterates: ``[..., K, n]`` every iterate.
+        residual_norms: ``[..., K]`` measured ``||r_k|| / ||b||`` (``inf`` where overflowed).
+        rule: Tolerance, divergence factor and fallback.
+        digital: Returns the exact digital solutions ``[..., n]``; called only for
+            ``fallback="digital"`` when some solve falls back.
+        tol: ``[...]`` per-solve tolerances replacing ``rule.tol`` (e.g. derived from the noise), or None.
+
+    Returns:
+        :class:`AdaptiveOutcome`.
+    """
+    k_max = residual_norms.shape[-1]
+    steps = torch.arange(k_max, device=residual_norms.device)
+    never = torch.full_like(residual_norms[..., 0], k_max, dtype=torch.int64)
+
+    def first(mask: torch.Tensor) -> torch.Tensor:
+        """0-based index of the first True along the last dimension (``K`` where none)."""
+        return torch.where(mask.any(-1), mask.to(torch.int8).argmax(-1), never)
+
+    met = first(residual_norms < (rule.tol if tol is None else tol.unsqueeze(-1)))
+    best_before = residual_norms.cummin(-1).values.roll(1, dims=-1)
+    grew = (residual_norms > rule.divergence_growth * best_before) & (steps >= 1)
+    grew |= ~torch.isfinite(residual_norms)
+    diverged = first(grew)
+    converged = met < diverged  # met the tolerance before any growth
+    iterations = torch.where(converged, met, torch.minimum(diverged, never - 1)) + 1
+    fallback = ~converged
+    # 'best': the iterate of smallest residual among those run; a converged solve keeps its stopping iterate.
+    ran = steps < iterations.unsqueeze(-1)
+    best = torch.where(ran, residual_norms, torch.inf).argmin(-1)
+    pick = torch.where(converged, met, best)
+    solution = iterates.gather(-2, pick[..., None, None].expand(*pick.shape, 1, iterates.shape[-1])).squeeze(-2)
+    if rule.fallback == "digital" and bool(fallback.any()):
+        solution = torch.where(fallback.unsqueeze(-1), digital(), solution)
+    return AdaptiveOutcome(solution, iterations, fallback)
 
 
 class ProgrammedSystem:
@@ -137,13 +208,18 @@ class ProgrammedSystem:
         rho = torch.linalg.eigvals(torch.where(finite[..., None, None], error_map, 0.0)).abs().amax(-1)
         return torch.where(finite, rho, torch.inf)
 
-    def solve(self, b: torch.Tensor, iterations: int = DEFAULT_ITERATIONS) -> HPINVResult:
+    def solve(
+        self, b: torch.Tensor, iterations: int = DEFAULT_ITERATIONS, tol: torch.Tensor | None = None
+    ) -> HPINVResult:
         """Refine ``A x = b`` for ``K`` iterations of ``config.outer`` (in equilibrated coordinates).
 
         Args:
             b: ``[..., n]`` with the matrices' batch shape, or ``[..., R, n]`` for ``R``
                 right-hand sides per matrix (e.g. the channel uses of a coherence block).
-            iterations: ``K >= 1`` (iteration 1 is LP-INV alone for Richardson).
+            iterations: ``K >= 1`` (iteration 1 is LP-INV alone for Richardson); with a stopping
+                rule (``config.stopping``) the cap.
+            tol: Per-solve tolerances ``[...]`` (or ``[..., R]``) of the stopping rule, replacing
+                ``config.stopping.tol``; only with a stopping rule.
 
         Returns:
             :class:`HPINVResult` with every iterate ``x_1..x_K``.
@@ -179,9 +255,21 @@ class ProgrammedSystem:
         overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
         x = torch.where(finite, x, 0.0)
         res = torch.where(torch.isfinite(res), res, torch.inf)
+        stopped = None
+        if tol is not None and self.config.stopping is None:
+            raise ValueError("tol needs a stopping rule (config.stopping)")
+        if self.config.stopping is not None:
+            tols = None if tol is None else (tol if multi else tol.unsqueeze(-1)).to(res)
+            stopped = apply_stopping(
+                x, res, self.config.stopping, lambda: torch.linalg.solve(self.matrix, cols).mT, tols
+            )
         if not multi:
             x, res = x.squeeze(-3), res.squeeze(-2)
-        return HPINVResult(x, res, self.lpinv.singular, overflow, self.hpmvm.tv_bound, self)
+            if stopped is not None:
+                stopped = AdaptiveOutcome(
+                    stopped.solution.squeeze(-2), stopped.iterations.squeeze(-1), stopped.fallback.squeeze(-1)
+                )
+        return HPINVResult(x, res, self.lpinv.singular, overflow, self.hpmvm.tv_bound, self, stopped)
 
 
 class AnalogSolver:

@@ -123,7 +123,8 @@ class AnalogEqualizer(Equalizer):
     The complex system is mapped to its real form ``[[Re, -Im], [Im, Re]]`` (``2K x 2K``,
     symmetric for a Hermitian Gram matrix), written to the chip once per channel
     realisation and refined for ``iterations`` iterations; iteration 1 is LP-INV
-    alone. Every iterate is returned.
+    alone. Every iterate is returned, or, when the chip has a stopping rule
+    (``config.stopping``), only the adaptive solution, reported at iteration ``iterations`` (the cap).
 
     Args:
         kind: ``"zf"`` or ``"mmse"``.
@@ -193,12 +194,17 @@ class AnalogEqualizer(Equalizer):
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))
         rhs = complex_to_real_vector(system.rhs)
-        result = chip.solve(rhs, self.iterations)
-        error = (
-            None if self.soft_output == "exact" else real_to_complex_vector(solver_error(chip, rhs, result.iterates))
-        )
-        d = system.finish(real_to_complex_vector(result.iterates), error)
-        its = tuple(range(1, result.iterates.shape[-2] + 1))
+        rule, tol = self.solver.config.stopping, None
+        if rule is not None and rule.noise_fraction is not None:  # tol from the noise in H^H y: E|H^H n|^2 = N0 tr A
+            noise = (system.no * system.gram.diagonal(dim1=-2, dim2=-1).real.sum(-1)).sqrt()  # [*]
+            tol = rule.noise_fraction * noise.unsqueeze(-1) / torch.linalg.vector_norm(system.rhs, dim=-1)
+        result = chip.solve(rhs, self.iterations, tol)
+        if result.stopped is not None:  # adaptive: one solution per vector, at the cap's position
+            reported, its = result.stopped.solution.unsqueeze(-2), (self.iterations,)
+        else:
+            reported, its = result.iterates, tuple(range(1, result.iterates.shape[-2] + 1))
+        error = None if self.soft_output == "exact" else real_to_complex_vector(solver_error(chip, rhs, reported))
+        d = system.finish(real_to_complex_vector(reported), error)
         return Detection(d.x_hat, d.no_eff, its, result, d.no_eff_residual)
 
 

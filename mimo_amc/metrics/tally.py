@@ -4,7 +4,9 @@
 and symbol errors, error vector magnitude, the relative error of the detector's estimate against the
 exact float64 solution of the same (ZF or MMSE) system, and, for analog detectors, the fraction of
 channel realisations whose programmed matrix does not contract (``rho >= 1``) or contracts slowly
-(``rho > 0.5``). Its BER intervals treat channel realisations as clusters (:mod:`.intervals`).
+(``rho > 0.5``); for adaptive analog detectors (a stopping rule) also the distribution of iterations
+used per solve (mean, 99th percentile, max) and the fraction of solves that took the fallback
+(the outage). Its BER intervals treat channel realisations as clusters (:mod:`.intervals`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,25 @@ class _Solver:
     diverging: int = 0
     slow: int = 0
     tv_bound: float = 0.0
+    iteration_counts: list[int] = field(default_factory=list)  # solves that used k iterations, at index k
+    fallbacks: int = 0
+
+
+def _adaptive_columns(s: _Solver | None) -> dict[str, float]:
+    """Iterations used per solve (mean, p99, max) and the outage (fallback) fraction; NaN for fixed K."""
+    solves = sum(s.iteration_counts) if s else 0
+    if not solves:
+        return dict.fromkeys(("iterations_mean", "iterations_p99", "iterations_max", "outage_fraction"), math.nan)
+    assert s is not None
+    counts = torch.tensor(s.iteration_counts, dtype=torch.float64)
+    ks = torch.arange(len(counts), dtype=torch.float64)
+    cdf = counts.cumsum(0) / solves
+    return {
+        "iterations_mean": float((counts * ks).sum() / solves),
+        "iterations_p99": float(ks[int(torch.searchsorted(cdf, torch.tensor(0.99, dtype=torch.float64)))]),
+        "iterations_max": float(ks[counts > 0].max()),
+        "outage_fraction": s.fallbacks / solves,
+    }
 
 
 @dataclass
@@ -100,6 +121,12 @@ class DetectionTally:
             s.diverging += int((~result.converged).sum())
             s.slow += int((result.contraction > 0.5).sum())
             s.tv_bound += float(result.hpmvm_tv_bound.sum())
+            if result.stopped is not None:
+                used = result.stopped.iterations.flatten().cpu()
+                counts = torch.bincount(used, minlength=len(s.iteration_counts)).tolist()
+                s.iteration_counts += [0] * (len(counts) - len(s.iteration_counts))
+                s.iteration_counts = [a + b for a, b in zip(s.iteration_counts, counts, strict=True)]
+                s.fallbacks += int(result.stopped.fallback.sum())
 
     def min_bit_errors(self) -> int:
         """Fewest bit errors over all rows (drives the stopping rule)."""
@@ -139,6 +166,7 @@ class DetectionTally:
                     "nonconverged_fraction": s.diverging / s.realizations if s else math.nan,
                     "slow_fraction": s.slow / s.realizations if s else math.nan,
                     "hpmvm_tv_bound": s.tv_bound if s else math.nan,
+                    **_adaptive_columns(s),
                 }
             )
         return pd.DataFrame.from_records(records)

@@ -83,7 +83,7 @@ only value a valid scenario could give them (``amc.iterations`` was fixed at its
 in the hash so that every stored result keeps its key and its seeds across versions."""
 
 
-KEY_ADDED: dict[str, dict[str, Any]] = {"amc": {"wires": WireConfig().model_dump(mode="json")}}
+KEY_ADDED: dict[str, dict[str, Any]] = {"amc": {"wires": WireConfig().model_dump(mode="json"), "stopping": None}}
 """Fields added to the schema after results were stored, with their defaults: left out of
 :func:`config_key` while at the default, so that those results keep their keys and seeds."""
 

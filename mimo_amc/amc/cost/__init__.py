@@ -1,6 +1,7 @@
 """Circuit cost model of the chip: parameters (:mod:`.params`), circuit primitives
-(:mod:`.circuit`) and the cost of one solve (:mod:`.solve`). Comparison tables, measured digital
-baselines and quoted literature figures are not the chip's and live in :mod:`mimo_amc.studies`.
+(:mod:`.circuit`), the cost of one solve (:mod:`.solve`) and of writing one matrix (:mod:`.write`).
+Comparison tables, measured digital baselines and quoted literature figures are not the chip's
+and live in :mod:`mimo_amc.studies`.
 """
 
 from .circuit import (
@@ -17,6 +18,7 @@ from .circuit import (
 )
 from .params import FAST_GBWP_HZ, MEASURED_GBWP_HZ, OPAMPS, CostConfig, assumption_rows
 from .solve import OperationCountsLike, SolveCost, detected_bits_per_s, solve_cost
+from .write import WriteCost, acceptance_range, pulse_energy_j, pulses_per_cell, verify_energy_j, write_cost
 
 __all__ = [
     "FAST_GBWP_HZ",
@@ -27,6 +29,8 @@ __all__ = [
     "OperationCountsLike",
     "OperationTimes",
     "SolveCost",
+    "WriteCost",
+    "acceptance_range",
     "adc_energy_j",
     "assumption_rows",
     "circuit_rate",
@@ -35,7 +39,11 @@ __all__ = [
     "lpinv_settling",
     "opamp_power_w",
     "operation_times",
+    "pulse_energy_j",
+    "pulses_per_cell",
     "settling_time_s",
     "solve_cost",
     "time_constant_s",
+    "verify_energy_j",
+    "write_cost",
 ]

@@ -35,7 +35,13 @@ class CostConfig(Section):
     ``shared/paper-brief.md``; [Sun20] Sun et al., IEEE TED 2020 (arXiv:2005.04530);
     [Murmann] B. Murmann, "ADC Performance Survey 1997-2025",
     https://github.com/bmurmann/ADC-survey (FoM definitions and ranges); [Horowitz14]
-    M. Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm, 0.9 V energies).
+    M. Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm, 0.9 V energies); [aihwkit-CMO]
+    aihwkit ``ReRamCMONoiseModel`` (docs/source/reram_inference.rst: programming error after write-
+    verify 1.0687 g + 0.811 nS at a 0.2 % acceptance range, 11.29 g + 11.2 nS at 2 %); [StanfordRRAM]
+    Jiang et al., Stanford RRAM Verilog-A model, nanoHUB DOI 10.4231/D37H1DN48 (pulse netlist: SET
+    1.8 V, RESET -1.3 V, 100 ns pulses); [Lee11] M.-J. Lee et al., Nature Materials 10, 625 (2011)
+    (TaOx bilayer, 1e12 switching cycles); [Grossi19] A. Grossi et al., IEEE TED 66, 1281 (2019)
+    (array-level RRAM endurance far below single-device figures).
     "Assumption" marks a value chosen here, not measured or published for this chip.
 
     Example:
@@ -198,12 +204,59 @@ class CostConfig(Section):
     fp_mac_energy_j: float = _param(
         4.6e-12, "J", "fp32 multiply-add (3.7 + 0.9 pJ), per dot-product element [Horowitz14].", ge=0
     )
+    # --- writing (write-verify; see mimo_amc.amc.cost.write) ------------------------------
+    write_first_sigma: float = _param(
+        0.1,
+        "-",
+        "Programming error after the first (unverified) pulse, std as a fraction of g_max. Assumption: "
+        "10 %, the order of one-shot multilevel RRAM spreads (CrossSim RRAMMilo after programming: "
+        "1.2-8.7 %).",
+        gt=0,
+        le=1,
+    )
+    write_verify_shrink: float = _param(
+        0.5,
+        "-",
+        "Factor by which each further verify-and-correct pulse shrinks the error (assumption: 0.5, an "
+        "adaptive-step write-verify that halves its correction each cycle, one bit per pulse).",
+        gt=0,
+        lt=1,
+    )
+    write_pulse_s: float = _param(
+        100e-9, "s", "Width of one SET/RESET programming pulse [StanfordRRAM: 100 ns pulses].", gt=0
+    )
+    write_voltage_v: float = _param(
+        1.8, "V", "Programming pulse amplitude [StanfordRRAM: SET 1.8 V (RESET -1.3 V)].", gt=0
+    )
+    verify_read_s: float = _param(
+        60e-9,
+        "s",
+        "One verify read of a row (all its columns sensed at once), conversions included. Assumption: "
+        "one analog MVM read time [Zuo25/Brief: ~60 ns].",
+        gt=0,
+    )
+    write_rows_parallel: int = _param(
+        1,
+        "-",
+        "Rows of one array written at once (1T1R: one word line selected, every column driven on its "
+        "own bit line; assumption). Every array of the chip has its own drivers and writes concurrently.",
+        ge=1,
+    )
+    endurance_cycles: float = _param(
+        1e12,
+        "cycles",
+        "Programming pulses a cell survives [Lee11: 1e12 for TaOx bilayers]. Multilevel write-verify "
+        "in arrays endures far fewer [Grossi19]; sweep down to 1e6.",
+        gt=0,
+    )
 
 
 SOLVER_FIELDS: tuple[tuple[str, str], ...] = (
     ("device.bits", "bit"),
     ("device.g_min_us", "uS"),
     ("device.g_max_us", "uS"),
+    ("lpinv.prog_sigma", "-"),
+    ("hpmvm.prog_sigma", "-"),
     ("lpinv.array_size", "-"),
     ("lpinv.opamp_gain", "-"),
     ("lpinv.converters.dac_bits", "bit"),

@@ -12,9 +12,9 @@ tiles of ``hpmvm.array_size``), run in parallel or serially (:attr:`CostConfig.h
 The outer scheme's operation counts per iteration (:class:`~mimo_amc.amc.schemes.OperationCounts`)
 are an input.
 
-**Not counted** (state this when quoting results): writing the matrices (write-verify,
-amortised over a coherence block), the digital equilibration and Schur complements formed at
-write time, leakage and idle power (op-amps are power-gated to the operation they serve),
+**Not counted** (state this when quoting results): writing the matrices (write-verify, priced
+separately by :mod:`.write`, amortised over a coherence block), the digital equilibration and Schur complements
+formed at write time, leakage and idle power (op-amps are power-gated to the operation they serve),
 control logic, and moving data on and off the chip. Throughput is that of one solver
 instance working on one solve at a time (no pipelining of independent solves).
 
