@@ -125,6 +125,58 @@ def summary(study: CostStudyConfig, table: pd.DataFrame, rates: pd.DataFrame) ->
     return "\n".join(lines)
 
 
+RECEIVER_COLUMNS = [
+    "timing", "users", "subcarriers_per_gram", "speed_kmh", "rewrite_interval_s", "writes_per_s", "solves_per_write",
+    "detected_bps", "write_w", "solve_w", "pj_per_bit_solve", "pj_per_bit", "chips", "lifetime_days",
+    "write_dominates_above_kmh",
+]  # fmt: skip
+
+
+def receiver_summary(receiver: pd.DataFrame) -> str:
+    """Where the writes start to dominate and how the energy per bit compares with the quoted ASICs."""
+    quoted = quoted_figures_table()
+    asic = quoted[quoted.config.str.contains("QAM")].energy_per_bit_j.dropna() * 1e12
+    above = receiver.write_dominates_above_kmh.dropna()
+    where = (f"above {above.min():.3g} km/h for some configurations" if len(above)
+             else "at no UE speed (the rewrite interval cannot fall below a slot)")  # fmt: skip
+    share = (receiver.pj_per_bit / receiver.pj_per_bit_solve - 1).max()
+    return (
+        f"Writes cost more energy than the solves {where}; they add at most {share:.0%} to the energy per "
+        f"detected bit. The analog receiver needs {receiver.pj_per_bit.min():.3g}-{receiver.pj_per_bit.max():.3g} "
+        f"pJ/bit against {asic.min():.3g}-{asic.max():.3g} pJ/bit quoted for digital MIMO-detector ASICs "
+        "(`tables/quoted.md`; literature, not measured here): "
+        + (
+            "it is below the best quoted ASIC for some configurations."
+            if receiver.pj_per_bit.min() < asic.min()
+            else "it stays above every quoted ASIC at every UE speed and grouping."
+        )
+    )
+
+
+def plot_receiver(receiver: pd.DataFrame, path: Path, formats: list[str]) -> None:
+    """Energy per detected bit vs UE speed (writes included), one curve per layers and grouping; quoted ASICs dashed."""
+    fig, axes = new_figure(figsize=(6.4, 4.4))
+    ax = axes[0, 0]
+    timing = receiver.timing.iloc[0]
+    for (users, group), g in receiver[receiver.timing == timing].groupby(["users", "subcarriers_per_gram"]):
+        g = g.sort_values("speed_kmh")
+        ax.plot(
+            g.speed_kmh.clip(lower=0.1), g.pj_per_bit, "o-", label=f"analog, K = {users}, {group} subcarrier(s)/Gram"
+        )
+    quoted = quoted_figures_table()
+    for r in quoted[quoted.energy_per_bit_j.notna()].itertuples():
+        ax.axhline(r.energy_per_bit_j * 1e12, color="0.5", ls="--", lw=0.8)
+        ax.text(0.11, r.energy_per_bit_j * 1e12, f"{r.design} (quoted)", fontsize=6, va="bottom", color="0.3")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("UE speed (km/h; 0 drawn at 0.1)")
+    ax.set_ylabel("energy per detected bit (pJ), writes included")
+    ax.set_title(f"Receiver budget ({timing} timing; model)", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=6)
+    save_figure(fig, path, formats)
+
+
 def section(ctx: ReportContext) -> Section | None:
     """Every cost table and figure (see the module docstring)."""
     rows = ctx.store.table("cost")
@@ -148,6 +200,19 @@ def section(ctx: ReportContext) -> Section | None:
                 name = f"throughput_{layout}_{timing}" + (f"_point{p.index}" if several else "")
                 plot_throughput(g[g.scheme == study.schemes[0]], digital, directory / "figures" / name, ctx.formats)
                 figures.append(f"figures/{name}.png")
+    receivers = [
+        ctx.store.extra_table(u, "receiver").assign(point=p.index)
+        for p in ctx.points if p.scenario.cost
+        for u in STUDIES["cost"].units(p) if ctx.store.has(u)
+    ]  # fmt: skip
+    if receivers:
+        receiver = pd.concat(receivers, ignore_index=True)
+        shown = receiver[[c for c in (["point"] if several else []) + RECEIVER_COLUMNS]]
+        text = receiver_summary(receiver) + "\n\n" + write_table(shown, tables / "receiver", "")
+        blocks.insert(len(blocks) - 1, ("Receiver budget (model, writes included)", text))
+        first = receiver[receiver.point == receiver.point.iloc[0]]
+        plot_receiver(first, directory / "figures" / "receiver", ctx.formats)
+        figures.append("figures/receiver.png")
     digital = pd.concat(digital_frames, ignore_index=True)
     write_table(digital, tables / "digital", "", formats=("csv", "md"))
     chip = ctx.points[0].scenario

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..amc import CostConfig, Section
 from ..amc.config import OuterScheme
+from ..amc.cost import ReceiverConfig
 
 BUNDLED_IMAGES = (
     "camera", "astronaut", "coffee", "chelsea", "rocket", "moon", "coins", "page", "text", "brick", "grass",
@@ -148,6 +149,9 @@ class CostStudyConfig(Section):
     )
     digital_dtype: Literal["float32", "float64"] = Field("float32", description="Digital series compared with.")
     bits_per_symbol: int = Field(8, ge=1, le=10, description="For detected bits/s: N = 2K real unknowns.")
+    receiver: ReceiverConfig = Field(
+        default_factory=ReceiverConfig, description="The uplink load of the receiver budget (writes included)."
+    )
 
 
 class PUSCHChannelConfig(Section):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,7 +28,7 @@ import torch
 
 from ..amc import AnalogSolver, SolverConfig, default_device, lpinv_settling, operation_counts, solve_cost
 from ..amc.config import OuterScheme
-from ..amc.cost import OPAMPS, CostConfig, OperationCountsLike, detected_bits_per_s
+from ..amc.cost import OPAMPS, CostConfig, OperationCountsLike, detected_bits_per_s, receiver_budget
 from ..scenario import CostStudyConfig, Scenario, SweepPoint
 from ..scenario.studies import Layout
 from .accuracy import rayleigh_grams
@@ -228,7 +229,23 @@ def run_cost(study: CostStudyConfig, solver: SolverConfig) -> UnitResult:
         for scheme in study.schemes
     ]
     table = pd.concat(frames, ignore_index=True)
-    return UnitResult(table, tables={"digital": digital, "rates": measured_rates(study, solver)})
+    tables = {"digital": digital, "rates": measured_rates(study, solver), "receiver": receiver_table(study, solver)}
+    return UnitResult(table, tables=tables)
+
+
+def receiver_table(study: CostStudyConfig, solver: SolverConfig) -> pd.DataFrame:
+    """The receiver budget (:func:`~mimo_amc.amc.cost.receiver_budget`, writes included) of the chip with
+    BlockAMC, per timing model, ``K = N / 2`` layers of every size, subcarriers per Gram matrix and UE speed."""
+    rows = []
+    for timing in study.timings:
+        model = study.model.model_copy(update={"timing": timing})
+        for n in study.sizes:
+            for group in study.receiver.subcarriers_per_gram:
+                for speed in study.receiver.speeds_kmh:
+                    budget = receiver_budget(n // 2, study.bits_per_symbol, speed, study.receiver,
+                                             study.iterations, model, solver, group)  # fmt: skip
+                    rows.append({"timing": timing, "n": n, **asdict(budget)})
+    return pd.DataFrame(rows)
 
 
 class CostStudy:

@@ -16,7 +16,8 @@ from .circuit import (
     settling_time_s,
     time_constant_s,
 )
-from .params import FAST_GBWP_HZ, MEASURED_GBWP_HZ, OPAMPS, CostConfig, assumption_rows
+from .params import FAST_GBWP_HZ, MEASURED_GBWP_HZ, OPAMPS, CostConfig, ReceiverConfig, assumption_rows
+from .receiver import ReceiverBudget, coherence_time_s, receiver_budget
 from .solve import OperationCountsLike, SolveCost, detected_bits_per_s, solve_cost
 from .write import WriteCost, acceptance_range, pulse_energy_j, pulses_per_cell, verify_energy_j, write_cost
 
@@ -28,12 +29,15 @@ __all__ = [
     "LPINVSettling",
     "OperationCountsLike",
     "OperationTimes",
+    "ReceiverBudget",
+    "ReceiverConfig",
     "SolveCost",
     "WriteCost",
     "acceptance_range",
     "adc_energy_j",
     "assumption_rows",
     "circuit_rate",
+    "coherence_time_s",
     "dac_energy_j",
     "detected_bits_per_s",
     "lpinv_settling",
@@ -41,6 +45,7 @@ __all__ = [
     "operation_times",
     "pulse_energy_j",
     "pulses_per_cell",
+    "receiver_budget",
     "settling_time_s",
     "solve_cost",
     "time_constant_s",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import Section, SolverConfig
 
@@ -269,6 +269,37 @@ SOLVER_FIELDS: tuple[tuple[str, str], ...] = (
     ("outer", "-"),
 )
 """The chip fields (dotted paths into :class:`SolverConfig`) that the cost model prices, with units."""
+
+
+class ReceiverConfig(Section):
+    """The uplink load a receiver budget is priced for (:mod:`mimo_amc.amc.cost.receiver`).
+
+    Defaults: a 100 MHz NR carrier at 30 kHz subcarrier spacing (273 PRB = 3,276 subcarriers, 0.5 ms
+    slots of 14 OFDM symbols; 3GPP TS 38.101-1 / TS 38.211, as in ``shared/receiver-notes.md``) at
+    3.5 GHz (n78).
+    """
+
+    subcarriers: int = Field(3276, ge=1, le=1_000_000, description="Subcarriers detected [273 PRB x 12].")
+    symbols_per_slot: int = Field(14, ge=1, le=100, description="OFDM symbols per slot, each one solve [NR].")
+    slot_s: float = Field(0.5e-3, gt=0, le=1, description="Slot duration, s [NR, 30 kHz].")
+    carrier_hz: float = Field(3.5e9, gt=0, le=1e12, description="Carrier frequency, Hz [n78].")
+    subcarriers_per_gram: list[int] = Field(
+        default_factory=lambda: [1, 12],
+        min_length=1,
+        description="Subcarriers sharing one Gram matrix: 1 = per subcarrier, 12 = per PRB.",
+    )
+    speeds_kmh: list[float] = Field(
+        default_factory=lambda: [0.0, 3.0, 30.0, 120.0, 500.0],
+        min_length=1,
+        description="UE speeds, km/h (static, pedestrian, urban, highway, high-speed train).",
+    )
+
+    @field_validator("subcarriers_per_gram", "speeds_kmh")
+    @classmethod
+    def _positive(cls, values: list[float]) -> list[float]:
+        if any(v < 0 for v in values):
+            raise ValueError(f"every value must be >= 0 (speeds) or >= 1 (subcarriers); got {values}")
+        return values
 
 
 def assumption_rows(cost: CostConfig, solver: SolverConfig) -> list[dict[str, Any]]:
