@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from ..metrics import parity_iterations
+from ..metrics import bler_parity_iterations
 from ..scenario import ITERATION_NOTE, Scenario
 from .common import ReportContext, Section, by_point, new_figure, point_label, save_figure, write_table
 
@@ -58,9 +58,8 @@ def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     reference = f"sionna_{scenario.pusch.reference}_ofdm"
     out = []
     for _, f in by_point(frame):
-        as_ber = f.rename(columns={"bler": "ber", "bler_ci_low": "ber_ci_low", "bler_ci_high": "ber_ci_high"})
         for det in sorted(set(f.detector[f.iteration > 0])):
-            p = parity_iterations(as_ber, det, reference).rename(columns={"ref_ber": "ref_bler"})
+            p = bler_parity_iterations(f, det, reference)
             last = int(f[f.detector == det].iteration.max())
             p["parity_iteration"] = [
                 f"none within {last}" if v is None or pd.isna(v) else int(v) for v in p.parity_iteration
