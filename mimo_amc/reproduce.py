@@ -379,7 +379,7 @@ def reproduce(
         if directory.is_dir():
             value, passed, note = claim.evaluate(directory)
         else:
-            value, passed, note = "not run", False, f"no results folder {directory} yet: run the command"
+            value, passed, note = "not run", False, f"not run yet: no results folder {directory} (run the command)"
         command = f"mimo-amc run {path}" + "".join(f" --set {o}" for o in claim.quick if quick)
         rows.append({**{k: v for k, v in asdict(claim).items() if k in ("id", "claim", "published", "tolerance")},
                      "reproduced": value, "passed": passed, "note": note, "command": command})  # fmt: skip
