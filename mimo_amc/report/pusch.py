@@ -19,7 +19,7 @@ import matplotlib
 import pandas as pd
 
 from ..metrics import bler_parity_iterations
-from ..scenario import ITERATION_NOTE, Scenario
+from ..scenario import ITERATION_NOTE, PUSCHStudyConfig, Scenario
 from .common import ReportContext, Section, by_point, new_figure, point_label, save_figure, write_table
 
 DETAIL_COLUMNS = [
@@ -71,10 +71,9 @@ def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def plot_bler(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> None:
-    """BLER vs SNR of one sweep point: Sionna's and one-shot detectors, then one curve per iteration."""
-    cfg = scenario.pusch
-    assert cfg is not None
+def plot_bler(f: pd.DataFrame, scenario: Scenario, cfg: PUSCHStudyConfig, path: Path, formats: list[str]) -> None:
+    """BLER vs SNR of one sweep point (rows ``f``, its resolved ``pusch`` section ``cfg``, named in the title):
+    Sionna's and one-shot detectors, then one curve per iteration."""
     fig, axes = new_figure()
     ax = axes[0, 0]
     for d, (det, g) in enumerate(f[f.iteration == 0].groupby("detector", sort=False)):
@@ -127,6 +126,8 @@ def section(ctx: ReportContext) -> Section | None:
         blocks.append(("PUSCH parity", write_table(parity, directory / "tables" / "pusch_parity", note)))
     figures = []
     for i, f in by_point(frame):
-        plot_bler(f, scenario, directory / "figures" / f"pusch_bler_point{i}", ctx.formats)
+        cfg = ctx.points[i].scenario.pusch
+        assert cfg is not None
+        plot_bler(f, scenario, cfg, directory / "figures" / f"pusch_bler_point{i}", ctx.formats)
         figures.append(f"figures/pusch_bler_point{i}.png")
     return Section(blocks, figures)
