@@ -18,6 +18,7 @@ import platform
 from pathlib import Path
 
 import bench_detectors
+import bench_pusch
 import bench_solver
 import torch
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         *bench_detectors.memory_rows(100),  # first: the peak resident set of the process is its measure
         bench_solver.report([(16, 10000), (128, 1000)], args.repeats),
         bench_detectors.report(100, 100, args.repeats, [1, 2]),
+        bench_pusch.report(args.repeats),
         *gpu_sections(args.repeats),
     ]
     text = "\n".join(sections)

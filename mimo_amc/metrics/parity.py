@@ -49,3 +49,11 @@ def parity_iterations(frame: pd.DataFrame, detector: str, reference: str = "zf_f
                 row[col] = det[col].iloc[0]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def bler_parity_iterations(frame: pd.DataFrame, detector: str, reference: str) -> pd.DataFrame:
+    """:func:`parity_iterations` on a transport-block table (``bler``, ``bler_ci_low``, ``bler_ci_high``
+    per ``detector, iteration, snr_db``: the ``pusch`` study's rows): the same columns with ``ref_bler``
+    in place of ``ref_ber``."""
+    as_ber = frame.rename(columns={"bler": "ber", "bler_ci_low": "ber_ci_low", "bler_ci_high": "ber_ci_high"})
+    return parity_iterations(as_ber, detector, reference).rename(columns={"ref_ber": "ref_bler"})

@@ -18,8 +18,8 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from ..metrics import parity_iterations
-from ..scenario import ITERATION_NOTE, Scenario
+from ..metrics import bler_parity_iterations
+from ..scenario import ITERATION_NOTE, PUSCHStudyConfig, Scenario
 from .common import (
     ReportContext,
     Section,
@@ -67,9 +67,8 @@ def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     reference = f"sionna_{scenario.pusch.reference}_ofdm"
     out = []
     for _, f in by_point(frame):
-        as_ber = f.rename(columns={"bler": "ber", "bler_ci_low": "ber_ci_low", "bler_ci_high": "ber_ci_high"})
         for det in sorted(set(f.detector[f.iteration > 0])):
-            p = parity_iterations(as_ber, det, reference).rename(columns={"ref_ber": "ref_bler"})
+            p = bler_parity_iterations(f, det, reference)
             last = int(f[f.detector == det].iteration.max())
             p["parity_iteration"] = [
                 f"none within {last}" if v is None or pd.isna(v) else int(v) for v in p.parity_iteration
@@ -81,10 +80,9 @@ def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def plot_bler(f: pd.DataFrame, scenario: Scenario, path: Path, formats: list[str]) -> None:
-    """BLER vs SNR of one sweep point: Sionna's and one-shot detectors, then one curve per iteration."""
-    cfg = scenario.pusch
-    assert cfg is not None
+def plot_bler(f: pd.DataFrame, scenario: Scenario, cfg: PUSCHStudyConfig, path: Path, formats: list[str]) -> None:
+    """BLER vs SNR of one sweep point (rows ``f``, its resolved ``pusch`` section ``cfg``, named in the title):
+    Sionna's and one-shot detectors, then one curve per iteration."""
     fig, axes = new_figure()
     ax = axes[0, 0]
     for d, (det, g) in enumerate(f[f.iteration == 0].groupby("detector", sort=False)):
@@ -134,6 +132,8 @@ def section(ctx: ReportContext) -> Section | None:
         blocks.append(("PUSCH parity", write_table(parity, directory / "tables" / "pusch_parity", note)))
     figures = []
     for i, f in by_point(frame):
-        plot_bler(f, scenario, directory / "figures" / f"pusch_bler_point{i}", ctx.formats)
+        cfg = ctx.points[i].scenario.pusch
+        assert cfg is not None
+        plot_bler(f, scenario, cfg, directory / "figures" / f"pusch_bler_point{i}", ctx.formats)
         figures.append(f"figures/pusch_bler_point{i}.png")
     return Section(blocks, figures)

@@ -5,6 +5,7 @@ Small on purpose (8 antennas, 2 UEs, 1-2 PRBs, <= 32 slots): LDPC decoding domin
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import sionna.phy
 import torch
@@ -14,6 +15,7 @@ from mimo_amc.amc import SolverConfig
 from mimo_amc.detect import AnalogEqualizer, DigitalEqualizer
 from mimo_amc.detect.ofdm import GroupedOFDMDetector
 from mimo_amc.nr import PUSCHLink
+from mimo_amc.report import pusch as report
 from mimo_amc.scenario import PUSCHStudyConfig, scenario_from_dict, sweep_points
 from mimo_amc.studies import STUDIES, run_unit
 
@@ -136,3 +138,21 @@ def test_study_unit_rows(tmp_path):
     # (16 slots x 288 REs per stream: the ratio's sampling spread is a few per cent).
     exact = frame[frame.detector == "mmse_fp32"].iloc[0]
     assert 0.85 < exact.calibration_min <= exact.calibration_max < 1.15
+
+
+def test_each_bler_figure_is_titled_with_its_own_point(monkeypatch, tmp_path):
+    """A sweep over ``pusch.csi``: every figure names its point's CSI, not the base scenario's."""
+    scenario = scenario_from_dict(
+        {"name": "csi", "link": {"snr_db": []}, "pusch": {**SMALL, "snr_db": [0.0]},
+         "sweep": {"grid": {"pusch.csi": ["perfect", "ls"]}}},
+        "test",
+    )  # fmt: skip
+    titles = []
+    monkeypatch.setattr(report, "save_figure", lambda fig, path, formats: titles.append(fig.axes[0].get_title()))
+    for point in sweep_points(scenario):
+        csi = point.scenario.pusch.csi
+        f = pd.DataFrame({"point": point.index, "pusch.csi": csi, "snr_db": [0.0, 0.0], "family": "digital",
+                          "detector": ["sionna_lmmse_ofdm", "mmse_fp32"], "iteration": 0, "bler": 0.5,
+                          "bler_ci_low": 0.4, "bler_ci_high": 0.6})  # fmt: skip
+        report.plot_bler(f, scenario, point.scenario.pusch, tmp_path / "f", ["png"])
+    assert ["perfect CSI — csi=perfect" in titles[0], "ls CSI — csi=ls" in titles[1]] == [True, True], titles
