@@ -2,10 +2,14 @@
 
 Ray ties its GCS server and raylet to the driver, but its agents and busy workers outlive a
 SIGKILLed driver by a minute or more (they report the raylet's death to the dead GCS first). The
-runner therefore marks a local instance's processes with an environment variable that they inherit
-(``MIMO_AMC_RAY_RUN=<token>``) and starts this script, standard library only, with a pipe on its
-standard input. When the pipe closes (the driver exited or was killed) the script SIGKILLs every
-process whose initial environment carries the token. Linux only (it reads ``/proc``).
+runner starts this script (standard library only) with a pipe on its standard input before it starts
+the instance, whose processes inherit the run's token ``MIMO_AMC_RAY_RUN=<token>`` in their
+environment. While the pipe is open the script records, twice a second, every process whose initial
+environment carries the token (the GCS server, the raylet) and every descendant of a recorded one
+(the raylet's agents and workers: some overwrite their environment's memory with their process
+title, so the token alone does not find them), each with its start time. When the pipe closes (the
+driver exited or was killed) it SIGKILLs every recorded process that still runs with the same start
+time, and every process still marked. Linux only (it reads ``/proc``).
 
 Usage (by the runner, in a session of its own so that a Ctrl-C of the run does not reach it):
 ``python reaper.py TOKEN``.
@@ -15,12 +19,36 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 VARIABLE = "MIMO_AMC_RAY_RUN"
+POLL_S = 0.5
+
+
+def start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (None when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the command name may hold spaces or parentheses
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live descendant of ``pid``."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children = {int(c) for c in (task / "children").read_text().split()} - found
+                found |= children
+                todo.extend(children)
+    return found
 
 
 def marked(token: str) -> Iterator[int]:
@@ -38,10 +66,20 @@ def marked(token: str) -> Iterator[int]:
 
 
 def main(token: str) -> None:
-    sys.stdin.buffer.read()  # returns when the driver closes the pipe, whether it exits or is killed
-    for pid in marked(token):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    known: dict[int, str] = {}
+    while True:
+        roots = set(marked(token)) | {p for p, t in known.items() if start_time(p) == t}  # not a reused PID
+        for pid in roots | {d for r in roots for d in descendants(r)}:
+            started = start_time(pid)
+            if started is not None and pid != os.getpid():
+                known.setdefault(pid, started)
+        ready, _, _ = select.select([sys.stdin.buffer], [], [], POLL_S)
+        if ready and not os.read(sys.stdin.fileno(), 4096):  # EOF: the driver closed the pipe or died
+            break
+    for pid in set(known) | set(marked(token)):
+        if pid != os.getpid() and start_time(pid) == known.get(pid, start_time(pid)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
+from scipy.stats import binom
 
 from .metrics import bler_parity_iterations, parity_iterations
 from .runner import run_scenario
@@ -237,6 +238,20 @@ PUSCH_WATERFALL = (1e-2, 0.5)
 """Reference TB error rates at which the coded-link claims check parity."""
 
 
+def chance_exceedances(rows: int, tail: float = 0.025, level: float = 0.95) -> int:
+    """How many of ``rows`` comparisons may land above a 95 % interval's upper end by chance alone.
+
+    Each row of an undegraded detector exceeds the other's upper end with probability at most ``tail``
+    (the upper tail of a two-sided 95 % interval); over ``rows`` rows the count is then at most
+    Binomial(rows, tail), whose ``level`` quantile this returns (0 for 0 rows; 4 for 60 rows).
+
+    Example:
+        >>> chance_exceedances(60), chance_exceedances(0)
+        (4, 0)
+    """
+    return int(binom.ppf(level, rows, tail)) if rows else 0
+
+
 def _pusch(detectors: tuple[str, ...], limit: int | None) -> Callable[[Path], Verdict]:
     """A coded-link claim on a ``pusch`` table (every sweep point).
 
@@ -244,7 +259,8 @@ def _pusch(detectors: tuple[str, ...], limit: int | None) -> Callable[[Path], Ve
     detector of ``detectors`` and its ``<detector>_calibrated`` rows, the first iteration with BLER parity
     (:func:`~mimo_amc.metrics.bler_parity_iterations`) beside the fraction of written matrices that do not
     converge; and over every SNR and iteration, how many calibrated rows have a BLER above the interval of
-    the exact-``no_eff`` row. Passes when no calibrated row is above it and, with ``limit``, every listed
+    the exact-``no_eff`` row. Passes when no more calibrated rows are above it than chance allows
+    (:func:`chance_exceedances`) and, with ``limit``, every listed
     row reaches parity by iteration ``limit`` at every waterfall SNR of every point; without ``limit`` (a
     report of chip variants), when one of them reaches parity within its iterations at all of them.
     """
@@ -279,8 +295,10 @@ def _pusch(detectors: tuple[str, ...], limit: int | None) -> Callable[[Path], Ve
             else:
                 parts.append(f"{where}no SNR with LMMSE BLER in [{PUSCH_WATERFALL[0]:g}, {PUSCH_WATERFALL[1]:g}]")
         parity = all(reached.values()) if limit else any(reached.values())
-        text = f"{'. '.join(parts)}. Calibrated BLER above the exact one's interval in {worse} of {compared} rows"
-        return text, bool(names) and parity and worse == 0, ""
+        allowed = chance_exceedances(compared)
+        text = (f"{'. '.join(parts)}. Calibrated BLER above the exact one's interval in {worse} of {compared} rows "
+                f"(chance alone allows {allowed})")  # fmt: skip
+        return text, bool(names) and parity and worse <= allowed, ""
 
     return evaluate
 
@@ -345,14 +363,15 @@ CLAIMS: tuple[Claim, ...] = (
           "TB error rate of Sionna LMMSE by iteration 3, with perfect and with the receiver's LS CSI",
           "nr_pusch_tdl_16x4",
           "BLER within LMMSE's 95 % interval (or +-10 %) by iteration 3 at every SNR with LMMSE BLER in [1e-2, 0.5], "
-          "exact and calibrated soft outputs, both CSI; calibrated BLER never above the exact one's interval",
+          "exact and calibrated soft outputs, both CSI; calibrated BLER above the exact one's interval no more often "
+          "than chance allows",
           _pusch(("analog_mmse",), 3), ("pusch.max_slots=16",)),
     Claim("8b", "beyond the paper: coded PUSCH on 3GPP UMi 32x4, 64-QAM MCS 20, LS CSI: 3-bit Richardson, FCG, "
           "4-bit FCG and diagonal loading", "what each chip variant needs on badly conditioned channels",
           "nr_pusch_umi_32x4",
           "per SNR with LMMSE BLER in [1e-2, 0.5], the first parity iteration (or none within K) beside the "
-          "non-converged fraction; some variant at parity within K at every such SNR; calibrated BLER never above "
-          "the exact one's interval",
+          "non-converged fraction; some variant at parity within K at every such SNR; calibrated BLER above the "
+          "exact one's interval no more often than chance allows",
           _pusch(("analog_mmse", "analog_mmse_fcg", "analog_mmse_fcg_4bit", "analog_mmse_loaded",
                   "analog_mmse_fcg_loaded"), None), ("pusch.max_slots=16",)),
     Claim("8c", "beyond the paper: coded PUSCH at high order, TDL-A 16x4, 256-QAM MCS 20 (table 2), perfect CSI, "
