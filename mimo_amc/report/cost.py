@@ -132,9 +132,9 @@ RECEIVER_COLUMNS = [
 ]  # fmt: skip
 
 
-def receiver_summary(receiver: pd.DataFrame) -> str:
-    """Where the writes start to dominate and how the energy per bit compares with the quoted ASICs."""
-    quoted = quoted_figures_table()
+def receiver_summary(receiver: pd.DataFrame, quoted: pd.DataFrame) -> str:
+    """Where the writes start to dominate and how the energy per bit compares with the quoted ASICs
+    (``quoted``: :func:`~mimo_amc.studies.quoted.quoted_figures_table`)."""
     asic = quoted[quoted.config.str.contains("QAM")].energy_per_bit_j.dropna() * 1e12
     above = receiver.write_dominates_above_kmh.dropna()
     where = (f"above {above.min():.3g} km/h for some configurations" if len(above)
@@ -153,7 +153,7 @@ def receiver_summary(receiver: pd.DataFrame) -> str:
     )
 
 
-def plot_receiver(receiver: pd.DataFrame, path: Path, formats: list[str]) -> None:
+def plot_receiver(receiver: pd.DataFrame, quoted: pd.DataFrame, path: Path, formats: list[str]) -> None:
     """Energy per detected bit vs UE speed (writes included), one curve per layers and grouping; quoted ASICs dashed."""
     fig, axes = new_figure(figsize=(6.4, 4.4))
     ax = axes[0, 0]
@@ -163,7 +163,6 @@ def plot_receiver(receiver: pd.DataFrame, path: Path, formats: list[str]) -> Non
         ax.plot(
             g.speed_kmh.clip(lower=0.1), g.pj_per_bit, "o-", label=f"analog, K = {users}, {group} subcarrier(s)/Gram"
         )
-    quoted = quoted_figures_table()
     for r in quoted[quoted.energy_per_bit_j.notna()].itertuples():
         ax.axhline(r.energy_per_bit_j * 1e12, color="0.5", ls="--", lw=0.8)
         ax.text(0.11, r.energy_per_bit_j * 1e12, f"{r.design} (quoted)", fontsize=6, va="bottom", color="0.3")
@@ -186,13 +185,14 @@ def section(ctx: ReportContext) -> Section | None:
     several = rows.point.nunique() > 1
     shown = rows[[c for c in (["point"] if several else []) + COLUMNS if c in rows.columns]]
     blocks = [("Cost per solve", write_table(shown, tables / "cost", ""))]
-    figures, digital_frames = [], []
+    figures, digital_frames, receivers = [], [], []
     for p in ctx.points:
         study = p.scenario.cost
         units = [u for u in STUDIES["cost"].units(p) if ctx.store.has(u)] if study else []
         for unit in units:
             digital = ctx.store.extra_table(unit, "digital")
             digital_frames.append(digital.assign(point=p.index) if several else digital)
+            receivers.append(ctx.store.extra_table(unit, "receiver").assign(point=p.index))
             mine = rows[rows.point == p.index]
             title = "Cost study" + (f" (point {p.index})" if several else "")
             blocks.insert(len(blocks) - 1, (title, summary(study, mine, ctx.store.extra_table(unit, "rates"))))
@@ -200,22 +200,18 @@ def section(ctx: ReportContext) -> Section | None:
                 name = f"throughput_{layout}_{timing}" + (f"_point{p.index}" if several else "")
                 plot_throughput(g[g.scheme == study.schemes[0]], digital, directory / "figures" / name, ctx.formats)
                 figures.append(f"figures/{name}.png")
-    receivers = [
-        ctx.store.extra_table(u, "receiver").assign(point=p.index)
-        for p in ctx.points if p.scenario.cost
-        for u in STUDIES["cost"].units(p) if ctx.store.has(u)
-    ]  # fmt: skip
+    quoted = quoted_figures_table()
     if receivers:
         receiver = pd.concat(receivers, ignore_index=True)
         shown = receiver[[c for c in (["point"] if several else []) + RECEIVER_COLUMNS]]
-        text = receiver_summary(receiver) + "\n\n" + write_table(shown, tables / "receiver", "")
+        text = receiver_summary(receiver, quoted) + "\n\n" + write_table(shown, tables / "receiver", "")
         blocks.insert(len(blocks) - 1, ("Receiver budget (model, writes included)", text))
         first = receiver[receiver.point == receiver.point.iloc[0]]
-        plot_receiver(first, directory / "figures" / "receiver", ctx.formats)
+        plot_receiver(first, quoted, directory / "figures" / "receiver", ctx.formats)
         figures.append("figures/receiver.png")
     digital = pd.concat(digital_frames, ignore_index=True)
     write_table(digital, tables / "digital", "", formats=("csv", "md"))
     chip = ctx.points[0].scenario
     write_table(assumptions_table(chip.cost.model, chip.amc), tables / "assumptions", "", formats=("md",))
-    write_table(quoted_figures_table(), tables / "quoted", "", formats=("md",))
+    write_table(quoted, tables / "quoted", "", formats=("md",))
     return Section(blocks, figures)

@@ -56,6 +56,16 @@ def coherence_time_s(speed_kmh: float, carrier_hz: float) -> float:
     return math.inf if doppler == 0 else CLARKE_COHERENCE / doppler
 
 
+def speed_for_coherence_kmh(coherence_s: float, carrier_hz: float) -> float:
+    """The UE speed whose coherence time is ``coherence_s`` (the inverse of :func:`coherence_time_s`).
+
+    Example:
+        >>> round(speed_for_coherence_kmh(coherence_time_s(3.0, 3.5e9), 3.5e9), 9)
+        3.0
+    """
+    return CLARKE_COHERENCE / coherence_s * SPEED_OF_LIGHT_MPS / carrier_hz * 3.6
+
+
 @dataclass(frozen=True)
 class ReceiverBudget:
     """Detection load of one receiver configuration on the analog chip (see the module docstring).
@@ -134,11 +144,7 @@ def receiver_budget(
     chips = writes * write.time_s + solves * solve.time_s
     # Writes cost more than solves once T_w < T* = G E_w / (solves/s E_s); T_w >= slot_s bounds it.
     t_star = grams * write.energy_j / solve_w
-    if t_star <= load.slot_s:
-        above = None
-    else:
-        doppler = CLARKE_COHERENCE / t_star
-        above = doppler * SPEED_OF_LIGHT_MPS / load.carrier_hz * 3.6
+    above = None if t_star <= load.slot_s else speed_for_coherence_kmh(t_star, load.carrier_hz)
     return ReceiverBudget(
         users=users,
         speed_kmh=speed_kmh,
