@@ -275,6 +275,8 @@ class StoppingConfig(Section):
     ``||r_k|| / ||b|| < tol``; it is declared diverging at the first ``k >= 2`` with
     ``||r_k|| > divergence_growth * min_{j<k} ||r_j||``, and it falls back when it diverges first or
     does not reach ``tol`` within the iteration cap (see :meth:`~mimo_amc.amc.ProgrammedSystem.solve`).
+    A detector may replace the fixed ``tol`` by one per solve derived from the noise (``noise_fraction``)
+    or from the constellation and the post-detection SNR (``ber_change``; :mod:`mimo_amc.detect.tolerance`).
     """
 
     tol: float = Field(
@@ -288,8 +290,19 @@ class StoppingConfig(Section):
         None,
         gt=0,
         description="When set, a detector derives each solve's tolerance from the noise already in b = H^H y: "
-        "tol = noise_fraction sqrt(N0 tr A) / ||b|| (the solver's residual a noise_fraction of the noise's, "
+        "tol = noise_fraction sqrt(N0 tr H^H H) / ||b|| (the solver's residual a noise_fraction of the noise's, "
         "both mapped to the estimate by the same A^-1), replacing the fixed tol. Assumption: 0.1 (-20 dB).",
+    )
+    ber_change: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="When set, a detector derives each solve's tolerance from the constellation and the "
+        "post-detection SNR: the solver error may raise the (nearest-neighbour) symbol error rate of the "
+        "solve's steepest stream by at most this relative amount (mimo_amc.detect.tolerance), replacing the "
+        "fixed tol. Assumption: 0.05, one standard error of a BER estimate from 400 errors (1/sqrt(400)) and "
+        "half the +-10 % parity band, so that the bias stays below the Monte Carlo noise of the project's "
+        "BER tables.",
     )
     divergence_growth: float = Field(
         2.0,
@@ -303,6 +316,15 @@ class StoppingConfig(Section):
         "solve of the unprogrammed matrix (costed as one digital solve); 'best' = the iterate of smallest "
         "measured residual (no extra cost).",
     )
+
+    @model_validator(mode="after")
+    def _one_derived_tolerance(self) -> StoppingConfig:
+        if self.noise_fraction is not None and self.ber_change is not None:
+            raise ValueError(
+                f"set at most one of noise_fraction ({self.noise_fraction}) and ber_change ({self.ber_change}): "
+                "each derives the per-solve tolerance on its own"
+            )
+        return self
 
 
 class SolverConfig(Section):

@@ -34,6 +34,7 @@ from ..amc import (
 )
 from ..scenario.detectors import Kind
 from .gram import Detection, GramSystem
+from .tolerance import check_constellation, stopping_tolerance
 
 
 def check_kind(kind: str) -> Kind:
@@ -141,6 +142,8 @@ class AnalogEqualizer(Equalizer):
             ``no_eff`` plus ``|e_k|^2`` per received vector, stream and iterate, with the solver error
             estimated as ``e_k = LP-INV(r_k)``, ``r_k = b - HP-MVM(x_k)`` (in the solver's equilibrated
             coordinates): the measured residual mapped through one more LP-INV application.
+        bits_per_symbol: Bits per constellation symbol, for a stopping rule whose tolerance is derived from
+            the constellation (``stopping.ber_change``, :mod:`mimo_amc.detect.tolerance`); None otherwise.
 
     **Cost of the calibration.** ``LP-INV(r_k)`` is the preconditioned residual that Richardson and
     FCG compute at the start of iteration ``k + 1`` anyway (Richardson's step ``x_{k+1} - x_k`` for
@@ -169,6 +172,7 @@ class AnalogEqualizer(Equalizer):
         seed: int | None = None,
         name: str | None = None,
         soft_output: Literal["exact", "residual"] = "exact",
+        bits_per_symbol: int | None = None,
     ) -> None:
         self.kind = check_kind(kind)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
@@ -177,11 +181,13 @@ class AnalogEqualizer(Equalizer):
             raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
         self.iterations = iterations
         self.soft_output = soft_output
+        self.bits_per_symbol = bits_per_symbol
         self.solver = AnalogSolver(
             config,
             device=device if device is not None else sionna_config.device,
             seed=seed if seed is not None else sionna_config.seed,
         )
+        check_constellation(self.solver.config.stopping, bits_per_symbol)
         self.name = name or f"analog_{kind}"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
@@ -194,10 +200,8 @@ class AnalogEqualizer(Equalizer):
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))
         rhs = complex_to_real_vector(system.rhs)
-        rule, tol = self.solver.config.stopping, None
-        if rule is not None and rule.noise_fraction is not None:  # tol from the noise in H^H y: E|H^H n|^2 = N0 tr A
-            noise = (system.no * system.gram.diagonal(dim1=-2, dim2=-1).real.sum(-1)).sqrt()  # [*]
-            tol = rule.noise_fraction * noise.unsqueeze(-1) / torch.linalg.vector_norm(system.rhs, dim=-1)
+        rule = self.solver.config.stopping
+        tol = None if rule is None else stopping_tolerance(system, rule, self.bits_per_symbol)
         result = chip.solve(rhs, self.iterations, tol)
         if result.stopped is not None:  # adaptive: one solution per vector, at the cap's position
             reported, its = result.stopped.solution.unsqueeze(-2), (self.iterations,)
