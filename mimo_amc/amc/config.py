@@ -310,11 +310,23 @@ class StoppingConfig(Section):
         description="A solve diverges when its residual exceeds this factor times its smallest earlier one "
         "(assumption: 2, well above the read-noise jitter of a converged residual).",
     )
-    fallback: Literal["digital", "best"] = Field(
+    fallback: Literal["digital", "best", "fcg", "loading"] = Field(
         "digital",
         description="What a non-converging solve returns: 'digital' = handed to an exact float64 digital "
         "solve of the unprogrammed matrix (costed as one digital solve); 'best' = the iterate of smallest "
-        "measured residual (no extra cost).",
+        "measured residual (no extra cost); 'fcg' = re-solved with flexible CG on the same programmed arrays "
+        "(up to the iteration cap, the same stopping rule; costed as that many FCG iterations); 'loading' = the "
+        "LP-INV arrays rewritten with the diagonal loading fallback_loading and the system re-solved with the "
+        "chip's outer scheme (costed as one LP-INV write and the re-solve's iterations). A re-solve that does "
+        "not converge either returns its iterate of smallest measured residual.",
+    )
+    fallback_loading: float = Field(
+        0.1,
+        gt=0,
+        le=10,
+        description="Diagonal loading of the 'loading' fallback's rewrite, as lpinv.diagonal_loading (a "
+        "fraction of the largest diagonal entry) [results/robustness_mmse: a 10 % loading removes the 16x4 "
+        "3-bit error floor of Richardson].",
     )
 
     @model_validator(mode="after")
