@@ -33,6 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 OuterScheme = Literal["richardson", "fcg", "fgmres"]
 """Outer iteration of the solver (see :mod:`mimo_amc.amc.schemes`)."""
 
+Fallback = Literal["digital", "best", "fcg", "loading"]
+"""What an adaptive solve that does not converge returns (see :class:`StoppingConfig`)."""
+
 
 class Section(BaseModel):
     """The one base of every parameter and scenario section: frozen, unknown fields are errors.
@@ -310,7 +313,7 @@ class StoppingConfig(Section):
         description="A solve diverges when its residual exceeds this factor times its smallest earlier one "
         "(assumption: 2, well above the read-noise jitter of a converged residual).",
     )
-    fallback: Literal["digital", "best", "fcg", "loading"] = Field(
+    fallback: Fallback = Field(
         "digital",
         description="What a non-converging solve returns: 'digital' = handed to an exact float64 digital "
         "solve of the unprogrammed matrix (costed as one digital solve); 'best' = the iterate of smallest "

@@ -6,7 +6,8 @@ exact float64 solution of the same (ZF or MMSE) system, and, for analog detector
 channel realisations whose programmed matrix does not contract (``rho >= 1``) or contracts slowly
 (``rho > 0.5``); for adaptive analog detectors (a stopping rule) also the distribution of iterations
 used per solve (mean, 99th percentile, max), the fraction of solves that took the fallback
-(the outage), which fallback it was and the analog iterations of its re-solves. Its BER intervals
+(the outage) and of channel matrices with such a solve, which fallback it was and the analog
+iterations of its re-solves. Its BER intervals
 treat channel realisations as clusters (:mod:`.intervals`).
 """
 
@@ -46,18 +47,21 @@ class _Solver:
     iteration_counts: list[int] = field(default_factory=list)  # solves that used k iterations, at index k
     fallbacks: int = 0
     fallback_iterations: int = 0  # analog iterations of the fallbacks' re-solves, summed
+    fallback_matrices: int = 0  # channel matrices with at least one fallen-back solve
     fallback_method: str | None = None
 
 
 ADAPTIVE_COLUMNS = (
-    "iterations_mean", "iterations_p99", "iterations_max", "outage_fraction", "fallback", "fallback_iterations_mean",
+    "iterations_mean", "iterations_p99", "iterations_max", "outage_fraction", "matrix_outage_fraction", "fallback",
+    "fallback_iterations_mean",
 )  # fmt: skip
 """Columns of an adaptive detector's rows (NaN, or None for ``fallback``, for fixed-K and digital rows)."""
 
 
 def _adaptive_columns(s: _Solver | None) -> dict[str, float | str | None]:
-    """Iterations used per solve (mean, p99, max), the outage (fallback) fraction, the fallback method and the
-    mean analog iterations of its re-solves per fallen-back solve; NaN (None) for fixed K."""
+    """Iterations used per solve (mean, p99, max), the outage (fallback) fraction of solves and of channel
+    matrices, the fallback method and the mean analog iterations of its re-solves per fallen-back solve; NaN
+    (None) for fixed K."""
     solves = sum(s.iteration_counts) if s else 0
     if not solves:
         return {c: None if c == "fallback" else math.nan for c in ADAPTIVE_COLUMNS}
@@ -70,6 +74,7 @@ def _adaptive_columns(s: _Solver | None) -> dict[str, float | str | None]:
         "iterations_p99": float(ks[int(torch.searchsorted(cdf, torch.tensor(0.99, dtype=torch.float64)))]),
         "iterations_max": float(ks[counts > 0].max()),
         "outage_fraction": s.fallbacks / solves,
+        "matrix_outage_fraction": s.fallback_matrices / s.realizations,
         "fallback": s.fallback_method,
         "fallback_iterations_mean": s.fallback_iterations / s.fallbacks if s.fallbacks else 0.0,
     }
@@ -140,6 +145,8 @@ class DetectionTally:
                 s.iteration_counts = [a + b for a, b in zip(s.iteration_counts, counts, strict=True)]
                 s.fallbacks += int(result.stopped.fallback.sum())
                 s.fallback_iterations += int(result.stopped.fallback_iterations.sum())
+                per_matrix = result.stopped.fallback.reshape(result.contraction.numel(), -1)
+                s.fallback_matrices += int(per_matrix.any(-1).sum())
                 s.fallback_method = result.stopped.method
 
     def min_bit_errors(self) -> int:

@@ -287,7 +287,8 @@ def section(ctx: ReportContext) -> Section | None:
             adaptive_note = (
                 "Adaptive detectors (a stopping rule on the measured residual): BER, whether it lies in the "
                 "reference's parity band (its 95 % interval or +-10 %), analog iterations per solve (mean, 99th "
-                "percentile, max), the outage (solves handed to the fallback), the fallback and the mean analog "
+                "percentile, max), the outage (solves handed to the fallback, and channel matrices with such a "
+                "solve), the fallback and the mean analog "
                 "iterations of its re-solve per fallen-back solve (0 for a digital solve), beside the parity "
                 "iteration of the fixed-K analog detector of the same kind."
             )

@@ -28,6 +28,7 @@ def test_adaptive_rows_with_their_band_and_the_fixed_k_parity() -> None:
         rows.append({**base, "detector": "zf_fp32", "iteration": 0, "ber": ref, "ber_ci_low": ref, "ber_ci_high": ref})
         rows += [{**base, "detector": "analog_zf", "iteration": i + 1, "ber": b} for i, b in enumerate(fixed)]
         adaptive_row = {"iterations_mean": 2.5, "iterations_p99": 4.0, "iterations_max": 5.0, "outage_fraction": 0.01}
+        adaptive_row["matrix_outage_fraction"] = 0.02
         rows.append({**base, "detector": "analog_zf_adaptive", "iteration": 2, "ber": adaptive, **adaptive_row})
     frame = pd.DataFrame(rows)
     frame["fallback"] = frame.detector.map({"analog_zf_adaptive": "digital"})
