@@ -180,25 +180,30 @@ def plot_receiver(
     formats: list[str],
     keys: tuple[str, ...] = ("users", "subcarriers_per_gram"),
     label: str = "analog, K = {users}, {subcarriers_per_gram} subcarrier(s)/Gram",
+    dashed: tuple[str, object] | None = None,
+    title: str = "",
 ) -> None:
     """Energy per detected bit vs UE speed (writes included), one curve per value of ``keys`` (named by ``label``,
-    a format string over them); quoted ASICs dashed."""
+    a format string over them; one colour per value of the first key, dashed where column ``dashed[0]`` equals
+    ``dashed[1]``); quoted ASICs as grey lines."""
     fig, axes = new_figure(figsize=(6.4, 4.4))
     ax = axes[0, 0]
     timing = receiver.timing.iloc[0]
-    for values, g in receiver[receiver.timing == timing].groupby(list(keys), sort=False):
+    mine = receiver[receiver.timing == timing]
+    colors = {v: f"C{i % 10}" for i, v in enumerate(mine[keys[0]].drop_duplicates())}
+    for values, g in mine.groupby(list(keys), sort=False):
         g = g.sort_values("speed_kmh")
-        ax.plot(
-            g.speed_kmh.clip(lower=0.1), g.pj_per_bit, "o-", label=label.format(**dict(zip(keys, values, strict=True)))
-        )
+        style = "s--" if dashed is not None and g[dashed[0]].iloc[0] == dashed[1] else "o-"
+        name = label.format(**dict(zip(keys, values, strict=True)))
+        ax.plot(g.speed_kmh.clip(lower=0.1), g.pj_per_bit, style, color=colors[values[0]], label=name)
     for r in quoted[quoted.energy_per_bit_j.notna()].itertuples():
-        ax.axhline(r.energy_per_bit_j * 1e12, color="0.5", ls="--", lw=0.8)
+        ax.axhline(r.energy_per_bit_j * 1e12, color="0.5", ls=":", lw=0.8)
         ax.text(0.11, r.energy_per_bit_j * 1e12, f"{r.design} (quoted)", fontsize=6, va="bottom", color="0.3")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("UE speed (km/h; 0 drawn at 0.1)")
     ax.set_ylabel("energy per detected bit (pJ), writes included")
-    ax.set_title(f"Receiver budget ({timing} timing; model)", fontsize=9)
+    ax.set_title(f"Receiver budget ({timing} timing; model){title}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6)
     save_figure(fig, path, formats)
@@ -290,10 +295,9 @@ def section(ctx: ReportContext) -> Section | None:
         write_table(shown, tables / "receiver_links", "")
         text = links_summary(crossover) + "\n\nEvery link, mode, grouping and UE speed: `tables/receiver_links.md`."
         blocks.insert(len(blocks) - 1, ("Receiver budget of measured links (model, writes included)", text))
-        first = link_rows[link_rows.point == link_rows.point.iloc[0]]
-        keys = ("link", "mode", "subcarriers_per_gram")
-        name = "{link}, {mode}, {subcarriers_per_gram}/Gram"
-        plot_receiver(first, quoted, directory / "figures" / "receiver_links", ctx.formats, keys, name)
+        first = link_rows[(link_rows.point == link_rows.point.iloc[0]) & (link_rows.subcarriers_per_gram == 1)]
+        plot_receiver(first, quoted, directory / "figures" / "receiver_links", ctx.formats, ("link", "mode"),
+                      "{link}, {mode}", ("mode", "adaptive"), ", one Gram matrix per subcarrier")  # fmt: skip
         figures.append("figures/receiver_links.png")
     digital = pd.concat(digital_frames, ignore_index=True)
     write_table(digital, tables / "digital", "", formats=("csv", "md"))
