@@ -20,22 +20,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
 
 import torch
 
+from . import compiling
 from .config import SolverConfig
 from .converters import converter_levels, full_scale
 from .devices import program_pairs
 from .partition import Partition
 from .wires import differential_pair
-
-Noise = Iterator[torch.Tensor] | None | object
-"""What an array operation is told about read noise: an iterator over the samples of the operations
-still to run in this application (each ``[..., outputs, R]``, float32, standard normal), ``None``
-(converters, no read noise) or :data:`LINEAR` (the linear part, no converters either)."""
-
-LINEAR = object()
-"""Sentinel of :data:`Noise`: the circuit's linear map, without converters and read noise."""
 
 LOW_PRECISION_BITS = 16
 """Arrays whose DAC and ADC both have ``1..16`` bits run in float32 (see :class:`_AnalogArray`)."""
@@ -69,8 +64,8 @@ class _AnalogArray:
         cfg: SolverConfig,
         generator: torch.Generator,
     ) -> None:
-        self._cfg = cfg
-        self._generator = generator
+        self.inverts = invert
+        """True for an INV circuit, False for an open-loop MVM."""
         # An all-zero block has a subnormal floor scale whose reciprocal overflows: its digits stay 0.
         per_value = value_per_digit.reciprocal()
         digits = matrix * torch.where(torch.isfinite(per_value), per_value, 0.0)
@@ -102,59 +97,126 @@ class _AnalogArray:
         # float32's 6e-8: such an array computes, draws its read noise and quantises in float32.
         conv = cfg.lpinv.converters
         low = 0 < conv.dac_bits <= LOW_PRECISION_BITS and 0 < conv.adc_bits <= LOW_PRECISION_BITS
-        self._work = self.kernel.to(torch.float32) if low else self.kernel
-
-    def inv_arrays(self) -> list[_AnalogArray]:
-        return [self] if hasattr(self, "conductance") else []
-
-    def __call__(self, x: torch.Tensor, noise: Noise, out: torch.Tensor | None = None) -> torch.Tensor:
-        """Apply to column vectors ``x [..., n, R]`` (into ``out`` when given).
-
-        ``noise``: :data:`LINEAR` for the linear part (no converters, no read noise), else the
-        read-noise samples of the operations still to run (the first one is this array's).
-        """
-        if noise is LINEAR:
-            return torch.mul(self.factor, self.kernel @ x, out=out)
-        lp = self._cfg.lpinv
-        dac = converter_levels(lp.converters.dac_bits)
-        adc = converter_levels(lp.converters.adc_bits)
-        s_in = full_scale(x)
-        u = (x / s_in).to(self._work.dtype).mul_(dac)  # full DAC range (an all-zero vector stays zero)
-        if lp.converters.dac_bits:
-            u.round_()
-        v = self._work @ u
-        fs = full_scale(v)  # auto-ranging ADC
-        if noise is not None:
-            v.addcmul_(next(noise), fs, value=lp.read_noise)
-        v.div_(fs).mul_(adc)
-        if lp.converters.adc_bits:
-            v.clamp_(-adc, adc).round_()
-        return torch.mul(v, fs.to(torch.float64) * s_in * self.factor / (dac * adc), out=out)
+        self.work = self.kernel.to(torch.float32) if low else self.kernel
 
 
-class _Block:
-    """One BlockAMC stage: two inverses (A11 and the Schur complement) and two MVMs."""
+@dataclass(frozen=True)
+class Reading:
+    """How every LP-INV array operation is read: its converters and read noise (static, hashable).
 
-    def __init__(self, a11: _Node, schur: _Node, a12: _AnalogArray, a21: _AnalogArray, n1: int) -> None:
-        self.a11, self.schur, self.a12, self.a21, self.n1 = a11, schur, a12, a21, n1
-        self.singular = a11.singular | schur.singular
+    Attributes:
+        dac_bits / adc_bits: Converter bits (0 = ideal).
+        read_noise: Gaussian std of the output read noise, a fraction of the ADC full scale.
+    """
 
-    def inv_arrays(self) -> list[_AnalogArray]:
-        return self.a11.inv_arrays() + self.schur.inv_arrays()
+    dac_bits: int
+    adc_bits: int
+    read_noise: float
 
-    def __call__(self, r: torch.Tensor, noise: Noise, out: torch.Tensor | None = None) -> torch.Tensor:
-        """``A^-1 r`` through the Schur complement, written into ``out`` (``[..., n, R]``, new when None)."""
-        out = r.new_empty(r.shape) if out is None else out
-        r1, r2 = r[..., : self.n1, :], r[..., self.n1 :, :]
-        y1 = self.a11(r1, noise)
-        t = self.a21(y1, noise)
-        x2 = self.schur(r2 - t, noise, out[..., self.n1 :, :])
-        t = self.a11(self.a12(x2, noise), noise)
-        torch.sub(y1, t, out=out[..., : self.n1, :])
-        return out
+    @staticmethod
+    def of(cfg: SolverConfig) -> Reading:
+        lp = cfg.lpinv
+        return _reading(lp.converters.dac_bits, lp.converters.adc_bits, lp.read_noise)
 
 
-_Node = _AnalogArray | _Block
+@cache
+def _reading(dac_bits: int, adc_bits: int, read_noise: float) -> Reading:
+    """One object per distinct reading (a compiled application is specialised on it, by identity)."""
+    return Reading(dac_bits, adc_bits, read_noise)
+
+
+def read_array(
+    x: torch.Tensor, work: torch.Tensor, factor: torch.Tensor, noise: torch.Tensor | None, reading: Reading
+) -> torch.Tensor:
+    """One analog operation on column vectors ``x [..., m_in, R]`` (float64) -> ``[..., m_out, R]`` (float64).
+
+    The input is rescaled to the DAC's full range and quantised, multiplied by the array's kernel
+    ``work [..., m_out, m_in]`` (its inverse conductance for an INV circuit) in the array's dtype, read
+    noise ``noise [..., m_out, R]`` (standard normal, None for none) is added at ``reading.read_noise`` of
+    the auto-ranging ADC's full scale, the ADC quantises, and ``factor [..., 1, 1]`` restores the units.
+    """
+    dac, adc = converter_levels(reading.dac_bits), converter_levels(reading.adc_bits)
+    s_in = full_scale(x)
+    u = (x / s_in).to(work.dtype).mul_(dac)  # full DAC range (an all-zero vector stays zero)
+    if reading.dac_bits:
+        u.round_()
+    v = work @ u
+    fs = full_scale(v)  # auto-ranging ADC
+    if noise is not None:
+        v.addcmul_(noise, fs, value=reading.read_noise)
+    v.div_(fs).mul_(adc)
+    if reading.adc_bits:
+        v.clamp_(-adc, adc).round_()
+    return v.to(torch.float64).mul_(fs.to(torch.float64) * s_in * factor / (dac * adc))
+
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+Operands = Pair | tuple["Operands", "Operands", Pair, Pair]
+"""The arrays of a partition as :func:`blockamc` takes them: a leaf's ``(kernel, factor)``, a block's
+``(A11's operands, the Schur complement's operands, A12's (kernel, factor), A21's (kernel, factor))``."""
+
+
+def blockamc(
+    part: Partition,
+    arrays: Operands,
+    r: torch.Tensor,
+    noise: Iterator[torch.Tensor] | None,
+    reading: Reading | None,
+) -> torch.Tensor:
+    """One LP-INV application ``x ≈ A^-1 r`` on column vectors ``r [..., n, R]`` through the partition.
+
+    Args:
+        part: The BlockAMC partition of the ``n`` unknowns.
+        arrays: The programmed arrays (:data:`Operands`), kernels as :func:`read_array` takes them.
+        r: ``[..., n, R]`` float64.
+        noise: The read-noise samples of the operations in execution order (:meth:`Partition.operations`),
+            or None for none.
+        reading: Converters and read noise; None for the circuit's linear map (float64 kernels, no
+            converters, no noise).
+
+    A pure function of tensors and static structure, so ``torch.compile`` can trace it as one graph.
+    """
+    if part.is_leaf:
+        return _operate(r, arrays, noise, reading)  # type: ignore[arg-type]
+    assert part.n1 is not None and part.a11 is not None and part.schur is not None
+    a11, schur, a12, a21 = arrays
+    r1, r2 = r[..., : part.n1, :], r[..., part.n1 :, :]
+    y1 = blockamc(part.a11, a11, r1, noise, reading)
+    x2 = blockamc(part.schur, schur, r2 - _operate(y1, a21, noise, reading), noise, reading)  # type: ignore[arg-type]
+    x1 = y1 - blockamc(part.a11, a11, _operate(x2, a12, noise, reading), noise, reading)  # type: ignore[arg-type]
+    return torch.cat([x1, x2], dim=-2)
+
+
+def application(
+    part: Partition, arrays: Operands, r: torch.Tensor, noise: list[torch.Tensor] | None, reading: Reading
+) -> torch.Tensor:
+    """One LP-INV application with the read noise of every operation drawn beforehand (a list in execution
+    order, or None): :func:`blockamc`, the unit :mod:`~mimo_amc.amc.compiling` compiles."""
+    return blockamc(part, arrays, r, None if noise is None else iter(noise), reading)
+
+
+def _operate(
+    x: torch.Tensor,
+    array: Pair,
+    noise: Iterator[torch.Tensor] | None,
+    reading: Reading | None,
+) -> torch.Tensor:
+    """One array operation (:func:`read_array`), or its linear part when ``reading`` is None."""
+    kernel, factor = array
+    if reading is None:
+        return factor * (kernel @ x)
+    return read_array(x, kernel, factor, None if noise is None else next(noise), reading)
+
+
+_Tree = _AnalogArray | tuple["_Tree", "_Tree", _AnalogArray, _AnalogArray]
+
+
+def _operands(tree: _Tree, linear: bool) -> Operands:
+    """The :data:`Operands` of a tree of programmed arrays: float64 kernels for the linear map, else the
+    arrays' working kernels."""
+    if isinstance(tree, _AnalogArray):
+        return (tree.kernel if linear else tree.work, tree.factor)
+    return tuple(_operands(t, linear) for t in tree)  # type: ignore[return-value]
 
 
 class LPINV:
@@ -164,6 +226,10 @@ class LPINV:
         matrix: Real matrices ``[..., n, n]`` (float64), written once.
         cfg: Resolved solver configuration.
         generator: Random generator for programming errors and read noise.
+
+    Attributes:
+        partition: The BlockAMC partition of the system.
+        singular: ``[...]`` bool: some programmed INV array (or a Schur complement) is singular.
 
     Example:
         >>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
@@ -182,25 +248,31 @@ class LPINV:
         self._global = None if cfg.per_block_scaling else max_abs(matrix) / cfg.device.levels
         self._batch_shape, self._device = matrix.shape[:-2], matrix.device
         self.partition = Partition.of(matrix.shape[-1], cfg.lpinv.array_size)
-        self._root = self._build(matrix, self.partition)
+        self._arrays: list[_AnalogArray] = []  # in programming order
+        self._tree = self._build(matrix, self.partition)
         self.size = matrix.shape[-1]
+        self._reading = Reading.of(cfg)
+        self._operands = _operands(self._tree, linear=False)
         # Output lines of every operation of one application, in execution order (each draws read noise).
         self._rows = tuple(op.outputs for op in self.partition.operations())
         self._rows_per_column = sum(self._rows)
         self._noise = torch.empty(0, dtype=torch.float32, device=matrix.device)
-
-    @property
-    def singular(self) -> torch.Tensor:
-        """``[...]`` bool: some programmed INV array (or a Schur complement) is singular."""
-        return self._root.singular
+        self.singular = torch.zeros(self._batch_shape, dtype=torch.bool, device=matrix.device)
+        for array in self._arrays:
+            self.singular = self.singular | array.singular
 
     def _scale(self, block: torch.Tensor) -> torch.Tensor:
         return max_abs(block) / self._cfg.device.levels if self._global is None else self._global
 
-    def _build(self, a: torch.Tensor, part: Partition) -> _Node:
+    def _array(self, block: torch.Tensor, invert: bool) -> _AnalogArray:
+        array = _AnalogArray(block, self._scale(block), invert, self._cfg, self._generator)
+        self._arrays.append(array)
+        return array
+
+    def _build(self, a: torch.Tensor, part: Partition) -> _Tree:
         """Program the arrays of ``part`` (A11's, the Schur complement's, then A12 and A21)."""
         if part.n1 is None or part.a11 is None or part.schur is None:
-            return _AnalogArray(a, self._scale(a), True, self._cfg, self._generator)
+            return self._array(a, True)
         n1 = part.n1
         a11, a12 = a[..., :n1, :n1], a[..., :n1, n1:]
         a21, a22 = a[..., n1:, :n1], a[..., n1:, n1:]
@@ -208,25 +280,21 @@ class LPINV:
         failed = info != 0
         if bool(failed.any()):  # once per write, not per iteration
             y = torch.where(failed[..., None, None], 0.0, y)
-        schur = a22 - a21 @ y
-        return _Block(
-            self._build(a11, part.a11),
-            self._build(schur, part.schur),
-            _AnalogArray(a12, self._scale(a12), False, self._cfg, self._generator),
-            _AnalogArray(a21, self._scale(a21), False, self._cfg, self._generator),
-            n1,
-        )
+        first = self._build(a11, part.a11)
+        schur = self._build(a22 - a21 @ y, part.schur)
+        return first, schur, self._array(a12, False), self._array(a21, False)
 
     def inv_arrays(self) -> list[_AnalogArray]:
         """Every programmed INV array (attributes ``conductance [..., m, m]`` and ``row_load [..., m]``,
         digit units of the level step)."""
-        return self._root.inv_arrays()
+        return [a for a in self._arrays if a.inverts]
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         """One analog solve ``x ≈ A^-1 r`` for column vectors ``r [..., n, R]``."""
-        return self._root(r, self._draw_noise(r.shape))
+        noise = self._draw_noise(r.shape)
+        return compiling.run(application, self.partition, self._operands, r, noise, self._reading)
 
-    def _draw_noise(self, shape: torch.Size) -> Iterator[torch.Tensor] | None:
+    def _draw_noise(self, shape: torch.Size) -> list[torch.Tensor] | None:
         """The read noise of one application, drawn up front: one ``normal_`` per operation in execution
         order (the draws of per-operation ``randn`` calls), into a buffer kept for the next application."""
         if self._cfg.lpinv.read_noise <= 0:
@@ -241,7 +309,7 @@ class LPINV:
             block = self._noise[start : start + columns * rows].view(*batch, rows, rhs)
             samples.append(block.normal_(generator=self._generator))
             start += columns * rows
-        return iter(samples)
+        return samples
 
     def linear_operator(self) -> torch.Tensor:
         """The circuit's linear map without converters and read noise, ``[..., n, n]``.
@@ -250,4 +318,5 @@ class LPINV:
         whose quality sets the refinement's contraction factor ``rho(I - A0~^-1 A)``.
         """
         eye = torch.eye(self.size, dtype=torch.float64, device=self._device)
-        return self._root(eye.expand(*self._batch_shape, self.size, self.size), LINEAR)
+        identity = eye.expand(*self._batch_shape, self.size, self.size)
+        return blockamc(self.partition, _operands(self._tree, linear=True), identity, None, None)

@@ -247,13 +247,20 @@ class ProgrammedSystem:
             scheme = flexible_cg if self.config.outer == "fcg" else flexible_gmres
             z, r = scheme(self.lpinv, self.hpmvm, b_eq, k_max)
         # [..., K, n, R] -> [..., R, K, n]; back to the unequilibrated system.
-        x = (scale.unsqueeze(-3) * z).movedim(-1, -3)
+        scaled = scale.unsqueeze(-3) * z
+        x = scaled.movedim(-1, -3)
         r_orig = r / scale.unsqueeze(-3)
         norm_b = column_norms(cols).clamp_min(torch.finfo(torch.float64).tiny)  # [..., 1, R]
         res = (column_norms(r_orig).squeeze(-2) / norm_b).mT  # [..., R, K]
-        finite = torch.isfinite(x)
-        overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
-        x = torch.where(finite, x, 0.0)
+        # NaN and inf propagate through a sum: only a matrix whose iterates do not sum to a finite number
+        # can hold one (or overflowed its sum), and only then are its entries checked one by one.
+        totals = scaled.flatten(-3).sum(-1)
+        if bool(torch.isfinite(totals).all()):  # once per solve, after the iterations
+            overflow = torch.zeros_like(totals, dtype=torch.bool)
+        else:
+            finite = torch.isfinite(x)
+            overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
+            x = torch.where(finite, x, 0.0)
         res = torch.where(torch.isfinite(res), res, torch.inf)
         stopped = None
         if tol is not None and self.config.stopping is None:
