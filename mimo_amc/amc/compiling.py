@@ -1,21 +1,33 @@
 """Opt-in ``torch.compile`` of the chip's hot paths: a runtime setting, never a chip parameter.
 
 Set the environment variable ``MIMO_AMC_COMPILE=1`` (before or during a run; worker processes inherit
-it) and every LP-INV application (:func:`mimo_amc.amc.lpinv.application`: the BlockAMC chain of DAC,
-array product, read noise and ADC of every array) runs as one compiled graph per partition, converter
-setting and input shape instead of operation by operation. The read noise is drawn beforehand in the
-same order as the eager path draws it, so both consume the random stream identically; the compiled
-kernels evaluate the same floating-point operations (Inductor keeps the products as library calls and
-contracts no multiply-add), which makes their results bit-identical to the eager ones wherever
-Inductor does not re-associate a product (measured: every configuration with more than one
-right-hand side; see ``tests/unit/amc/test_compiling.py``).
+it; it is no part of any scenario or result key) and
 
-Compilation costs seconds to minutes on first use of each shape (the batch dimensions become dynamic
-after the first change, so a run compiles each partition about twice; Inductor's cache keeps the
-kernels between processes). It pays off only for long runs; ``benchmarks/bench_solver.py --compile``
-and ``bench_detectors.py --compile`` report the compile time apart from the steady state. Should
-compiling fail (no C++ compiler, an unsupported operation), a warning says so once and the eager
-function runs instead.
+* every LP-INV application with several right-hand sides per matrix
+  (:func:`mimo_amc.amc.lpinv.application`: the BlockAMC chain of DAC, array product, read noise and ADC
+  of every array) runs as one compiled graph, and
+* every LP-INV array write (:func:`mimo_amc.amc.lpinv.write_block`: digits and write errors) as another,
+
+instead of operation by operation. The random numbers are drawn outside the graphs, beforehand and in
+the order of the eager path, so both consume the random stream identically; the graphs evaluate the
+same floating-point operations (Inductor contracts no multiply-add on CPU, and the array products stay
+library calls, :func:`mimo_amc.amc.lpinv._product`). Measured (torch 2.13, CPU): writes and
+applications of up to 16 unknowns are bit-identical to the eager path
+(``tests/unit/amc/test_compiling.py``); at 128 unknowns 1e-4 of the LP-INV outputs differ by about
+one ADC step, because Inductor lays out some intermediate vectors differently and the library product
+then rounds differently, a change of the size of the float32 arrays' rounding
+(``tests/unit/amc/test_float32_arrays.py``), not of the statistics.
+
+When it pays (1 thread, 100 channels x 100 uses, interleaved with the eager path; see
+``benchmarks/bench_detectors.py --compile``): the analog ZF detector gains ~15-20 % at 128x16 and
+512x64 and nothing at 128x8, where the noise draws and the float64 matched filter dominate. With one
+right-hand side per matrix (the HP-INV benchmark) the compiled application is slower (its vectors
+have a unit inner dimension, which Inductor does not vectorise), so it is not used there.
+
+Compilation costs seconds (16 unknowns) to about a minute (128 unknowns) on first use of each shape;
+the batch dimensions become dynamic after the first change of shape, so a run compiles each graph
+about twice. Should compiling fail (no C++ compiler, an unsupported operation), a warning says so
+once and the eager function runs instead.
 """
 
 from __future__ import annotations

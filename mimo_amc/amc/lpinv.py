@@ -26,9 +26,9 @@ from functools import cache
 import torch
 
 from . import compiling
-from .config import SolverConfig
+from .config import DeviceConfig, SolverConfig
 from .converters import converter_levels, full_scale
-from .devices import program_pairs
+from .devices import finish_write, pair_conductances, write_errors
 from .partition import Partition
 from .wires import differential_pair
 
@@ -66,12 +66,9 @@ class _AnalogArray:
     ) -> None:
         self.inverts = invert
         """True for an INV circuit, False for an open-loop MVM."""
-        # An all-zero block has a subnormal floor scale whose reciprocal overflows: its digits stay 0.
-        per_value = value_per_digit.reciprocal()
-        digits = matrix * torch.where(torch.isfinite(per_value), per_value, 0.0)
-        if cfg.device.bits > 0:
-            digits.round_()
-        g_pos, g_neg = program_pairs(digits, cfg.device, cfg.lpinv.prog_sigma, generator)
+        errors = write_errors(matrix.shape, cfg.lpinv.prog_sigma, generator, matrix.device)
+        args = (matrix.contiguous(), value_per_digit, errors, cfg.device, cfg.lpinv.prog_sigma)
+        g_pos, g_neg = finish_write(*compiling.run(write_block, *args), cfg.device, generator)
         # What the pair of arrays computes (IR drop included) and, for the INV circuit, the admittance
         # seen into its sense nodes.
         conductance, sense_load = differential_pair(g_pos, g_neg, cfg.device, cfg.wires, sense=invert)
@@ -98,6 +95,23 @@ class _AnalogArray:
         conv = cfg.lpinv.converters
         low = 0 < conv.dac_bits <= LOW_PRECISION_BITS and 0 < conv.adc_bits <= LOW_PRECISION_BITS
         self.work = self.kernel.to(torch.float32) if low else self.kernel
+
+
+def write_block(
+    matrix: torch.Tensor,
+    value_per_digit: torch.Tensor,
+    errors: torch.Tensor | None,
+    device_cfg: DeviceConfig,
+    prog_sigma: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digits of ``matrix [..., m, k]`` at ``value_per_digit [..., 1, 1]`` written with the drawn errors:
+    ``(g_pos, g_neg)`` before faults (:func:`~mimo_amc.amc.devices.pair_conductances`); a pure function."""
+    # An all-zero block has a subnormal floor scale whose reciprocal overflows: its digits stay 0.
+    per_value = value_per_digit.reciprocal()
+    digits = matrix * torch.where(torch.isfinite(per_value), per_value, 0.0)
+    if device_cfg.bits > 0:
+        digits.round_()
+    return pair_conductances(digits, errors, device_cfg, prog_sigma)
 
 
 @dataclass(frozen=True)
@@ -140,7 +154,7 @@ def read_array(
     u = (x / s_in).to(work.dtype).mul_(dac)  # full DAC range (an all-zero vector stays zero)
     if reading.dac_bits:
         u.round_()
-    v = work @ u
+    v = _product(work, u) if torch.compiler.is_compiling() else work @ u
     fs = full_scale(v)  # auto-ranging ADC
     if noise is not None:
         v.addcmul_(noise, fs, value=reading.read_noise)
@@ -148,6 +162,18 @@ def read_array(
     if reading.adc_bits:
         v.clamp_(-adc, adc).round_()
     return v.to(torch.float64).mul_(fs.to(torch.float64) * s_in * factor / (dac * adc))
+
+
+@torch.library.custom_op("mimo_amc::array_product", mutates_args=())
+def _product(kernel: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``kernel @ x`` as an operator a compiled graph calls as it is: the library product of the eager path
+    (Inductor would otherwise rewrite a product with one right-hand side as a fused sum, another rounding)."""
+    return kernel @ x
+
+
+@_product.register_fake
+def _(kernel: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return kernel @ x
 
 
 Pair = tuple[torch.Tensor, torch.Tensor]
@@ -292,7 +318,9 @@ class LPINV:
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         """One analog solve ``x ≈ A^-1 r`` for column vectors ``r [..., n, R]``."""
         noise = self._draw_noise(r.shape)
-        return compiling.run(application, self.partition, self._operands, r, noise, self._reading)
+        args = (self.partition, self._operands, r, noise, self._reading)
+        # A compiled graph pays off only with several right-hand sides per matrix (see compiling.py).
+        return compiling.run(application, *args) if r.shape[-1] > 1 else application(*args)
 
     def _draw_noise(self, shape: torch.Size) -> list[torch.Tensor] | None:
         """The read noise of one application, drawn up front: one ``normal_`` per operation in execution
