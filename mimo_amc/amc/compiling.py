@@ -18,11 +18,14 @@ one ADC step, because Inductor lays out some intermediate vectors differently an
 then rounds differently, a change of the size of the float32 arrays' rounding
 (``tests/unit/amc/test_float32_arrays.py``), not of the statistics.
 
-When it pays (1 thread, 100 channels x 100 uses, interleaved with the eager path; see
-``benchmarks/bench_detectors.py --compile``): the analog ZF detector gains ~15-20 % at 128x16 and
-512x64 and nothing at 128x8, where the noise draws and the float64 matched filter dominate. With one
-right-hand side per matrix (the HP-INV benchmark) the compiled application is slower (its vectors
-have a unit inner dimension, which Inductor does not vectorise), so it is not used there.
+When it pays (1 thread, interleaved with the eager path on a shared 2-core machine; see
+``benchmarks/bench_detectors.py --compile``): one LP-INV application at 512x64 (128 unknowns, 100
+vectors per matrix) takes ~30 % less time (87 instead of 121-133 ms, of which 46 ms are the noise
+draws), the analog ZF detector 5-15 % less end to end; at 128x8 nothing, since the noise draws and the
+float64 matched filter dominate there. A write of 10,000 8x8 arrays takes 0.7 instead of 2.3 ms, which
+is below the run-to-run noise of HP-INV's total. With one right-hand side per matrix (the HP-INV
+benchmark) a compiled application is slower (its vectors have a unit inner dimension, which Inductor
+does not vectorise), so those run eagerly.
 
 Compilation costs seconds (16 unknowns) to about a minute (128 unknowns) on first use of each shape;
 the batch dimensions become dynamic after the first change of shape, so a run compiles each graph

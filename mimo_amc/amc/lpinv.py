@@ -14,6 +14,13 @@ converters have at most 16 bits computes in float32 inside (DAC codes, product, 
 ADC codes): its quantisation steps are ``>= 2^-15`` of full scale, so float32's rounding
 (``6e-8``) changes an ADC code only where the analog value lies within ``1e-7`` of a rounding
 threshold.
+
+One application (:func:`application`) is a pure function of the programmed operands, the right-hand
+sides and the read noise of every operation, drawn beforehand in execution order into a buffer the
+chip keeps (the same draws as one ``randn`` per operation): the unit :mod:`~mimo_amc.amc.compiling`
+compiles. The chain itself is sequential (A21 reads A11's solution, the Schur solve A21's product,
+A12 the Schur solution, the second A11 solve A12's product), so the operations of one application
+cannot be batched into fewer passes; only their element-wise converter arithmetic can be fused.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
 import torch
 
@@ -54,6 +60,13 @@ class _AnalogArray:
 
     ``matrix ≈ value_per_digit * digits``; the array stores the digits as conductance
     pairs. An INV array applies the inverse of its effective conductance matrix.
+
+    Attributes:
+        inverts: True for an INV circuit, False for an open-loop MVM.
+        kernel / factor: What :func:`read_array` applies (the inverse of the effective conductance and
+            ``1 / value_per_digit`` for an INV circuit, the conductance and ``value_per_digit`` for an MVM),
+            float64; ``work`` is the kernel in the array's working dtype.
+        singular: ``[...]`` bool, for an INV circuit whose effective conductance is singular.
     """
 
     def __init__(
@@ -65,7 +78,6 @@ class _AnalogArray:
         generator: torch.Generator,
     ) -> None:
         self.inverts = invert
-        """True for an INV circuit, False for an open-loop MVM."""
         errors = write_errors(matrix.shape, cfg.lpinv.prog_sigma, generator, matrix.device)
         args = (matrix.contiguous(), value_per_digit, errors, cfg.device, cfg.lpinv.prog_sigma)
         g_pos, g_neg = finish_write(*compiling.run(write_block, *args), cfg.device, generator)
@@ -116,7 +128,8 @@ def write_block(
 
 @dataclass(frozen=True)
 class Reading:
-    """How every LP-INV array operation is read: its converters and read noise (static, hashable).
+    """How every LP-INV array operation is read: its converters and read noise (static: a compiled
+    application is specialised on these values).
 
     Attributes:
         dac_bits / adc_bits: Converter bits (0 = ideal).
@@ -127,16 +140,10 @@ class Reading:
     adc_bits: int
     read_noise: float
 
-    @staticmethod
-    def of(cfg: SolverConfig) -> Reading:
+    @classmethod
+    def of(cls, cfg: SolverConfig) -> Reading:
         lp = cfg.lpinv
-        return _reading(lp.converters.dac_bits, lp.converters.adc_bits, lp.read_noise)
-
-
-@cache
-def _reading(dac_bits: int, adc_bits: int, read_noise: float) -> Reading:
-    """One object per distinct reading (a compiled application is specialised on it, by identity)."""
-    return Reading(dac_bits, adc_bits, read_noise)
+        return cls(lp.converters.dac_bits, lp.converters.adc_bits, lp.read_noise)
 
 
 def read_array(
