@@ -49,7 +49,7 @@ def _link(m: int, k: int, uses: int, device: str = "cpu") -> tuple[LinkConfig, U
     return cfg, Uplink(cfg, device=device)
 
 
-def _inputs(m: int, k: int, realizations: int, uses: int, device: str) -> tuple[torch.Tensor, ...]:
+def detector_inputs(m: int, k: int, realizations: int, uses: int, device: str) -> tuple[torch.Tensor, ...]:
     """The harness's ``y``, block-fading ``h`` and broadcast white ``s`` of one 256-QAM batch at 5 dB."""
     sionna.phy.config.seed = 0
     _, link = _link(m, k, uses, device)
@@ -72,7 +72,7 @@ def analog_ratio_rows(realizations: int, uses: int, repeats: int, threads: list[
     for n_threads in threads:
         torch.set_num_threads(n_threads)
         for m, k in SIZES:
-            y, h, s = _inputs(m, k, realizations, uses, device)
+            y, h, s = detector_inputs(m, k, realizations, uses, device)
             fp32 = DigitalEqualizer("zf", "single")
             analog = AnalogEqualizer("zf", SolverConfig(), iterations=3, device=device, seed=0)
             t = paired_times(
@@ -108,7 +108,7 @@ def compiled_rows(realizations: int, uses: int, repeats: int, threads: list[int]
     for n_threads in threads:
         torch.set_num_threads(n_threads)
         for m, k in SIZES:
-            y, h, s = _inputs(m, k, realizations, uses, "cpu")
+            y, h, s = detector_inputs(m, k, realizations, uses, "cpu")
             fp32 = DigitalEqualizer("zf", "single")
             analog = AnalogEqualizer("zf", SolverConfig(), iterations=3, device="cpu", seed=0)
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 import torch
-from bench_detectors import _inputs
+from bench_detectors import detector_inputs
 from torch.profiler import ProfilerActivity, profile
 
 from mimo_amc.amc import AnalogSolver, SolverConfig
@@ -69,7 +69,7 @@ def table(title: str, fn: Callable[[], object], reference: Callable[[], object],
 def report(repeats: int) -> str:
     lines = [f"### Where the analog path's time goes ({torch.get_num_threads()} thread(s), torch.profiler)", ""]
     for m, k in ((128, 8), (512, 64)):
-        y, h, s = _inputs(m, k, 100, 100, "cpu")
+        y, h, s = detector_inputs(m, k, 100, 100, "cpu")
         analog = AnalogEqualizer("zf", SolverConfig(), iterations=3, device="cpu", seed=0)
         fp32 = DigitalEqualizer("zf", "single")
         lines += table(f"analog ZF K = 3, {m}x{k}", lambda: analog.detect(y, h, s), lambda: fp32.detect(y, h, s),  # noqa: B023
