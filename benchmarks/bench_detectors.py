@@ -3,7 +3,8 @@
 * analog ZF with K = 3 (programming every channel's Gram matrix once, all iterates kept) against
   the project's own FP32 ZF (Gram + batched solve in complex64) on **identical inputs** (the
   harness's complex128 ``y``, ``h`` and broadcast white covariance ``s``), at 128x8 .. 512x64 and
-  with 1 and 2 torch threads;
+  with 1 and 2 torch threads; with ``--compile`` also with the compiled LP-INV applications
+  (``MIMO_AMC_COMPILE=1``, eager and compiled interleaved, the first compiled call timed apart);
 * the project's FP32 ZF against Sionna's ``zf_equalizer`` (single precision), both as
   equalizers, and as complete hard detectors: our ZF + nearest-point slicing against
   ``sionna.phy.mimo.LinearDetector("zf", "bit", "maxlog", hard_out=True)``;
@@ -14,12 +15,13 @@
 * the peak memory (resident set growth) of one 512x64 Monte Carlo batch at the default batch size.
 
 Usage:
-    python benchmarks/bench_detectors.py [--realizations 100] [--uses 100] [--repeats 5]
+    python benchmarks/bench_detectors.py [--realizations 100] [--uses 100] [--repeats 5] [--compile]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -32,7 +34,7 @@ from sionna.phy.mimo import LinearDetector, zf_equalizer
 from sionna.phy.utils import sim_ber
 from timing import median, median_ratio, paired_times
 
-from mimo_amc.amc import SolverConfig
+from mimo_amc.amc import SolverConfig, compiling
 from mimo_amc.detect import AnalogEqualizer, DigitalEqualizer, NearestPointSlicer, make_detector
 from mimo_amc.link import Uplink, noise_variance
 from mimo_amc.scenario import LinkConfig, MonteCarloConfig, Scenario
@@ -45,6 +47,14 @@ TARGETS = {(128, 8): "<= 3x", (512, 64): "<= 8x"}
 def _link(m: int, k: int, uses: int, device: str = "cpu") -> tuple[LinkConfig, Uplink]:
     cfg = LinkConfig(num_rx_antennas=m, num_users=k, modulation="256qam", coherence_block=uses)
     return cfg, Uplink(cfg, device=device)
+
+
+def detector_inputs(m: int, k: int, realizations: int, uses: int, device: str) -> tuple[torch.Tensor, ...]:
+    """The harness's ``y``, block-fading ``h`` and broadcast white ``s`` of one 256-QAM batch at 5 dB."""
+    sionna.phy.config.seed = 0
+    _, link = _link(m, k, uses, device)
+    b = link.sample(realizations, 5.0)
+    return b.y, b.h.unsqueeze(1), b.s
 
 
 def analog_ratio_rows(realizations: int, uses: int, repeats: int, threads: list[int], device: str = "cpu") -> list[str]:
@@ -62,10 +72,7 @@ def analog_ratio_rows(realizations: int, uses: int, repeats: int, threads: list[
     for n_threads in threads:
         torch.set_num_threads(n_threads)
         for m, k in SIZES:
-            sionna.phy.config.seed = 0
-            _, link = _link(m, k, uses, device)
-            b = link.sample(realizations, 5.0)
-            y, h, s = b.y, b.h.unsqueeze(1), b.s
+            y, h, s = detector_inputs(m, k, realizations, uses, device)
             fp32 = DigitalEqualizer("zf", "single")
             analog = AnalogEqualizer("zf", SolverConfig(), iterations=3, device=device, seed=0)
             t = paired_times(
@@ -83,6 +90,46 @@ def analog_ratio_rows(realizations: int, uses: int, repeats: int, threads: list[
     for n_threads in threads:
         growth = ratios[(512, 64, n_threads)] / ratios[(128, 8, n_threads)]
         lines.append(f"Growth of the ratio from 128x8 to 512x64 with {n_threads} thread(s): {growth:.2f}x.")
+    return [*lines, ""]
+
+
+def compiled_rows(realizations: int, uses: int, repeats: int, threads: list[int]) -> list[str]:
+    """Analog ZF (K = 3) eager and with ``MIMO_AMC_COMPILE=1`` (compiled LP-INV applications) / FP32 ZF,
+    interleaved in one run; the first compiled call (compilation included) is timed apart."""
+    lines = [
+        f"### Compiled LP-INV applications (`{compiling.ENV}=1`), analog ZF K = 3 / FP32 ZF, {realizations} "
+        f"channels x {uses} uses",
+        "",
+        "| M x K | torch threads | FP32 ZF (ms) | analog eager (ms) | analog compiled (ms) | ratio eager | "
+        "ratio compiled | first compiled call (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    before = torch.get_num_threads()
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        for m, k in SIZES:
+            y, h, s = detector_inputs(m, k, realizations, uses, "cpu")
+            fp32 = DigitalEqualizer("zf", "single")
+            analog = AnalogEqualizer("zf", SolverConfig(), iterations=3, device="cpu", seed=0)
+
+            def run(flag: str) -> object:
+                os.environ[compiling.ENV] = flag
+                return analog.detect(y, h, s)  # noqa: B023 (run here)
+
+            start = time.perf_counter()
+            run("1")
+            first = time.perf_counter() - start
+            t = paired_times(
+                {"fp32": lambda: fp32.detect(y, h, s), "eager": lambda: run("0"), "compiled": lambda: run("1")},  # noqa: B023
+                repeats,
+            )
+            os.environ.pop(compiling.ENV)
+            lines.append(
+                f"| {m} x {k} | {n_threads} | {1e3 * median(t['fp32']):.1f} | {1e3 * median(t['eager']):.1f} | "
+                f"{1e3 * median(t['compiled']):.1f} | {median_ratio(t, 'eager', 'fp32'):.2f}x | "
+                f"{median_ratio(t, 'compiled', 'fp32'):.2f}x | {first:.0f} |"
+            )
+    torch.set_num_threads(before)
     return [*lines, ""]
 
 
@@ -218,11 +265,12 @@ def memory_rows(uses: int) -> list[str]:
     ]
 
 
-def report(realizations: int, uses: int, repeats: int, threads: list[int]) -> str:
-    """Markdown sections of the detector benchmarks."""
+def report(realizations: int, uses: int, repeats: int, threads: list[int], compiled: bool = False) -> str:
+    """Markdown sections of the detector benchmarks (with ``compiled``, also :func:`compiled_rows`)."""
     return "\n".join(
         [
             *analog_ratio_rows(realizations, uses, repeats, threads),
+            *(compiled_rows(realizations, uses, repeats, threads) if compiled else []),
             *sionna_rows(realizations, uses, repeats),
             *end_to_end_rows(realizations, uses, repeats),
         ]
@@ -235,8 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uses", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--compile", action="store_true", help=f"also measure {compiling.ENV}=1")
     args = parser.parse_args(argv)
-    print(report(args.realizations, args.uses, args.repeats, args.threads))
+    print(report(args.realizations, args.uses, args.repeats, args.threads, args.compile))
 
 
 if __name__ == "__main__":

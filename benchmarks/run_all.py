@@ -2,7 +2,7 @@
 
 Usage (from the repository root, after the README's setup):
 
-    .venv/bin/python benchmarks/run_all.py [--repeats 5] [--threads 2]
+    .venv/bin/python benchmarks/run_all.py [--repeats 5] [--threads 2] [--compile]
 
 Each section measures the project against its baseline in the same run (interleaved repeats,
 median of per-repeat ratios), so the machine's load affects both alike.
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", default=str(Path(__file__).with_name("report.md")))
+    parser.add_argument("--compile", action="store_true", help="also measure the compiled LP-INV (minutes more)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     sections = [
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         *bench_detectors.memory_rows(100),  # first: the peak resident set of the process is its measure
         bench_solver.report([(16, 10000), (128, 1000)], args.repeats),
-        bench_detectors.report(100, 100, args.repeats, [1, 2]),
+        bench_detectors.report(100, 100, args.repeats, [1, 2], args.compile),
         bench_pusch.report(args.repeats),
         *gpu_sections(args.repeats),
     ]

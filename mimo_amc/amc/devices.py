@@ -67,22 +67,54 @@ def program_pairs(
         ``(g_pos, g_neg)``: actual conductances ``[..., n, m]`` in digit units, so that the
         pair reads ``g_pos - g_neg`` (= ``digits`` for an ideal write).
     """
+    errors = write_errors(digits.shape, prog_sigma, generator, digits.device)
+    g_pos, g_neg = pair_conductances(digits, errors, device_cfg, prog_sigma)
+    return finish_write(g_pos, g_neg, device_cfg, generator)
+
+
+def write_errors(
+    shape: tuple[int, ...] | torch.Size, prog_sigma: float, generator: torch.Generator, device: torch.device
+) -> torch.Tensor | None:
+    """The Gaussian write errors of a pair of arrays, ``[2, *shape]`` standard normal float32 (float64 would
+    add nothing to 1 %-level noise and draw 4x slower), or None for an exact write (``prog_sigma = 0``)."""
+    if prog_sigma <= 0:
+        return None
+    return torch.randn((2, *shape), generator=generator, device=device, dtype=torch.float32)
+
+
+def pair_conductances(
+    digits: torch.Tensor, errors: torch.Tensor | None, device_cfg: DeviceConfig, prog_sigma: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Gaussian part of a write (:func:`program_pairs` before faults, drift and the floor at 0 uS): a pure
+    function of the digits and the drawn ``errors`` (:func:`write_errors`), in digit units, float64."""
     L = device_cfg.levels
-    step = device_cfg.level_step_us
-    g0 = device_cfg.g_min_us / step
-    g_top = device_cfg.g_max_us / step
+    g0, g_top = conductance_window(device_cfg)
     q = digits.clamp(-L, L)
-    if prog_sigma > 0:
-        g_pos, g_neg = gaussian((2, *q.shape), generator, q.device).mul_(prog_sigma * g_top).add_(g0)
+    if errors is not None:
+        g_pos, g_neg = errors.to(torch.float64).mul_(prog_sigma * g_top).add_(g0)
     else:
         g_pos, g_neg = torch.full((2, *q.shape), g0, dtype=q.dtype, device=q.device)
     g_pos += q.clamp(min=0)
     g_neg -= q.clamp_(max=0)
+    return g_pos, g_neg
+
+
+def finish_write(
+    g_pos: torch.Tensor, g_neg: torch.Tensor, device_cfg: DeviceConfig, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stuck-at faults and drift (each with its own draws, after the write errors), then the floor at 0 uS."""
+    g0, g_top = conductance_window(device_cfg)
     if device_cfg.stuck_at_rate > 0:
         g_pos, g_neg = (_stuck(g, device_cfg, g0, g_top, generator) for g in (g_pos, g_neg))
     if device_cfg.drift_nu > 0 or device_cfg.drift_nu_std > 0:
         g_pos, g_neg = (_drift(g, device_cfg, generator) for g in (g_pos, g_neg))
     return g_pos.clamp_(min=0), g_neg.clamp_(min=0)
+
+
+def conductance_window(device_cfg: DeviceConfig) -> tuple[float, float]:
+    """``(g_min, g_max)`` in digit units (of the level step)."""
+    step = device_cfg.level_step_us
+    return device_cfg.g_min_us / step, device_cfg.g_max_us / step
 
 
 def _stuck(g: torch.Tensor, cfg: DeviceConfig, g0: float, g_top: float, generator: torch.Generator) -> torch.Tensor:

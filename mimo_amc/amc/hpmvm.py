@@ -64,7 +64,7 @@ def round_to_slices(values: torch.Tensor, bits: int, num_slices: int) -> torch.T
     ``values * (2**bits - 1)``, so one rounding gives the same number.
     """
     unit = 2.0 ** (bits * (num_slices - 1))
-    return torch.round(values * ((2**bits - 1) * unit)) / unit
+    return (values * ((2**bits - 1) * unit)).round_().div_(unit)
 
 
 def partial_sum_adc_bits(n: int, cfg: SolverConfig) -> int:
@@ -194,19 +194,19 @@ class BitSlicedMVM:
         rhs = x.shape[-1]
         if self._worst_eps * rhs <= FAST_PATH_TOLERANCE:
             self.tv_bound = self.tv_bound + self._worst_eps * rhs
-            return y * self._out_scale * x_max
+            return y.mul_(self._out_scale).mul_(x_max)
         if self._fast_path:
             eps = self._call_bound(x_n)
             if float(eps.max()) <= FAST_PATH_TOLERANCE:
                 self.tv_bound = self.tv_bound + eps.reshape(self.tv_bound.shape)
-                return y * self._out_scale * x_max
+                return y.mul_(self._out_scale).mul_(x_max)
         digits = self._tile_rows(slice_digits(x_n, self._hp.input_digit_bits, len(self._wt)))
         if self._fast_path:
             eps = self._hp.num_slices * self._n * self._read_failure(digits.square().sum(dim=-2)).sum(dim=(0, 2, 3))
             if float(eps.max()) <= FAST_PATH_TOLERANCE:
                 self.tv_bound = self.tv_bound + eps.reshape(self.tv_bound.shape)
-                return y * self._out_scale * x_max
-        return (y + self._unit * self._errors(digits).reshape(y.shape)) * self._out_scale * x_max
+                return y.mul_(self._out_scale).mul_(x_max)
+        return y.add_(self._errors(digits).reshape(y.shape), alpha=self._unit).mul_(self._out_scale).mul_(x_max)
 
     def _call_bound(self, x_n: torch.Tensor) -> torch.Tensor:
         """Union bound ``[B]`` of one call without slicing the input: the top digits ``d_0 = round(L x)``

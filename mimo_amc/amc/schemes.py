@@ -133,7 +133,8 @@ def richardson(
     x, r = torch.zeros_like(b), b
     iterates, residuals = [], []
     for _ in range(iterations):
-        x = x + damping * lpinv(r)
+        step = lpinv(r)
+        x = x + (step if damping == 1 else damping * step)  # omega = 1 skips an exact multiplication
         r = b - hpmvm(x)
         iterates.append(x)
         residuals.append(r)

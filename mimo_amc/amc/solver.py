@@ -285,9 +285,15 @@ class ProgrammedSystem:
         cols = b.to(torch.float64) if multi else b.to(torch.float64).unsqueeze(-2)
         cols = cols.mT  # [..., n, R]
         x, res = self._refine(self.lpinv, self.config.outer, cols, k_max)
-        finite = torch.isfinite(x)
-        overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
-        x = torch.where(finite, x, 0.0)
+        # NaN and inf propagate through a sum: only a matrix whose iterates do not sum to a finite number
+        # can hold one (or overflowed its sum), and only then are its entries checked one by one.
+        totals = x.sum((-3, -2, -1))  # [...]: x is [..., R, K, n]
+        if bool(torch.isfinite(totals).all()):  # once per solve, after the iterations
+            overflow = torch.zeros_like(totals, dtype=torch.bool)
+        else:
+            finite = torch.isfinite(x)
+            overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
+            x = torch.where(finite, x, 0.0)
         stopped = None
         if tol is not None and self.config.stopping is None:
             raise ValueError("tol needs a stopping rule (config.stopping)")

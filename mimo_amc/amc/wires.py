@@ -130,8 +130,8 @@ def unit_siemens(device: DeviceConfig) -> float:
 
 
 def differential_pair(
-    g_pos: torch.Tensor, g_neg: torch.Tensor, device: DeviceConfig, wires: WireConfig
-) -> tuple[torch.Tensor, torch.Tensor]:
+    g_pos: torch.Tensor, g_neg: torch.Tensor, device: DeviceConfig, wires: WireConfig, *, sense: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """What a differential pair of arrays computes: ``(G_eff(G+) - G_eff(G-), Y_s(G+) + Y_s(G-))``.
 
     Args:
@@ -139,13 +139,15 @@ def differential_pair(
             ``G-`` driven with the negated inputs, both into the same sense nodes).
         device: The cell model (its level step is the digit unit).
         wires: The arrays' interconnect.
+        sense: Whether ``Y_s`` is wanted (the INV circuit's op-amp loading); else it is None for ideal
+            wires (open-loop MVMs need none; with wire resistance it comes out of the same solve).
 
     Returns:
         ``(G_eff [..., m, n], Y_s [..., m, m])`` in digit units; ``(G+ - G-, diag(row sums of
         G+ + G-))`` for ideal wires.
     """
     if wires.ideal:
-        return g_pos - g_neg, torch.diag_embed((g_pos + g_neg).sum(-1))
+        return g_pos - g_neg, torch.diag_embed((g_pos + g_neg).sum(-1)) if sense else None
     (e_pos, y_pos), (e_neg, y_neg) = (crossbar_admittance(g, wires, unit_siemens(device)) for g in (g_pos, g_neg))
     return e_pos - e_neg, y_pos + y_neg
 
