@@ -59,16 +59,16 @@ def report(repeats: int) -> str:
 
         d = detect()
         llr_sionna = sionna_lmmse(slots.y, h_hat, err_var, slots.no)
-        llr = link.llrs(d.x_hat, d.no_eff_residual).movedim(3, 0).flatten(0, 1)  # [I B, K, 1, n bits]
+        llr = link.llrs(d.x_hat_residual, d.no_eff_residual).movedim(3, 0).flatten(0, 1)  # [I B, K, 1, n bits]
         t = paired_times(
             {
                 "estimate": lambda: link.estimate(slots),
                 "sionna_lmmse": lambda: sionna_lmmse(slots.y, h_hat, err_var, slots.no),
                 "analog_detect": detect,
                 "analog_detect_demap": lambda: link.llrs(
-                    (r := detect()).x_hat[:, :, :, -1], r.no_eff_residual[:, :, :, -1]
+                    (r := detect()).x_hat_residual[:, :, :, -1], r.no_eff_residual[:, :, :, -1]
                 ),
-                "demap": lambda: link.llrs(d.x_hat, d.no_eff_residual),
+                "demap": lambda: link.llrs(d.x_hat_residual, d.no_eff_residual),
                 "decode_sionna": lambda: link.decode(llr_sionna),
                 "decode": lambda: link.decode(llr),
             },
