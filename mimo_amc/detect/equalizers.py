@@ -46,6 +46,13 @@ def check_kind(kind: str) -> Kind:
     return kind  # type: ignore[return-value]
 
 
+def check_soft_output(soft_output: str) -> Literal["exact", "residual"]:
+    """``soft_output`` if it is ``"exact"`` or ``"residual"``, else a ValueError naming the value."""
+    if soft_output not in ("exact", "residual"):
+        raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
+    return soft_output  # type: ignore[return-value]
+
+
 class Equalizer:
     """Base class: Sionna's equalizer signature on top of :meth:`detect`.
 
@@ -183,10 +190,8 @@ class AnalogEqualizer(Equalizer):
         self.kind = check_kind(kind)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
-        if soft_output not in ("exact", "residual"):
-            raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
         self.iterations = iterations
-        self.soft_output = soft_output
+        self.soft_output = check_soft_output(soft_output)
         self.solver = AnalogSolver(
             config,
             device=device if device is not None else sionna_config.device,

@@ -33,7 +33,8 @@ def build_detector(
         solver: Chip of an analog detector (default :class:`SolverConfig`).
         device: Device of the analog solver.
         seed: Seed of the analog solver.
-        soft_output: Effective noise of an analog detector (see :class:`AnalogEqualizer`).
+        soft_output: Soft outputs of an analog or iterative detector (see :class:`AnalogEqualizer`,
+            :class:`IterativeEqualizer`).
     """
     if info.family == "sionna":
         return SionnaEqualizer("zf" if info.kind == "zf" else "lmmse")
@@ -43,7 +44,7 @@ def build_detector(
         return AnalogEqualizer(
             info.kind, solver, iterations=iterations, device=device, seed=seed, name=info.name, soft_output=soft_output
         )
-    return IterativeEqualizer(info.method, info.kind, iterations)  # type: ignore[arg-type]
+    return IterativeEqualizer(info.method, info.kind, iterations, soft_output)  # type: ignore[arg-type]
 
 
 def make_detector(
@@ -69,7 +70,7 @@ def make_detectors(
     scenario: Scenario, seed: int, device: torch.device | str, soft_output: Literal["exact", "residual"] = "exact"
 ) -> list[Equalizer]:
     """Every detector of a scenario (``detectors.names``, then the analog variants), each seeded from ``seed``
-    (``soft_output``: of the analog detectors)."""
+    (``soft_output``: of the analog and iterative detectors)."""
     names = [*scenario.detectors.names, *scenario.detectors.variants]
     return [
         build_detector(

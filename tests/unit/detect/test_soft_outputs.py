@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import sionna.phy
 import torch
 from sionna.phy.channel import exp_corr_mat
 
 from mimo_amc.amc import SolverConfig, complex_to_real_matrix, complex_to_real_vector
-from mimo_amc.detect import AnalogEqualizer, DigitalEqualizer, GramSystem
+from mimo_amc.detect import AnalogEqualizer, DigitalEqualizer, GramSystem, IterativeEqualizer
 from mimo_amc.detect.equalizers import solver_error
+from mimo_amc.detect.ofdm import GroupedOFDMDetector
+from mimo_amc.nr import PUSCHLink
+from mimo_amc.scenario import PUSCHStudyConfig
 
 
 def _rayleigh(batch: int, m: int, k: int, seed: int):
@@ -95,3 +99,30 @@ def test_soft_output_choices_and_the_sionna_signature():
     assert torch.equal(no_eff, d_res.no_eff_residual[..., -1, :])
     with pytest.raises(ValueError, match="soft_output must be"):
         AnalogEqualizer("mmse", soft_output="calibrated")
+
+
+def test_iterative_detectors_calibrated_soft_outputs():
+    """Digital Gauss-Seidel, CG and Neumann MMSE on a TDL-C 16x4 slot batch at 5 dB (8 slots, 576 REs per stream
+    and slot: ~2 % sampling spread of E|x_hat - x|^2 / E no_eff per stream). With the exact detector's no_eff the
+    early iterates are 1.3-11x overconfident; the calibrated no_eff (diag(A^-1) from the unit vectors, solver
+    error from the next step) puts Gauss-Seidel and CG in [0.8, 1.25] from iteration 3 and much closer to 1 before;
+    for Neumann (Jacobi), whose dominant error mode alternates in sign, the next step overestimates the error:
+    the calibrated outputs are conservative (measured 0.38-0.66)."""
+    sionna.phy.config.seed = 11
+    link = PUSCHLink(PUSCHStudyConfig(num_rx_antennas=16, num_users=4), precision="double", device="cpu")
+    slots = link.sample(8, 5.0)
+    ratios = {}
+    for method in ("neumann", "gauss_seidel", "cg"):
+        det = GroupedOFDMDetector(IterativeEqualizer(method, "mmse", 5, "residual"), link.resource_grid)
+        d = det.detect(slots.y, slots.h, 0.0, slots.no)
+        x = det.data_symbols(slots.x.to(torch.complex128)).unsqueeze(-2)
+        calibrated = (d.x_hat_residual - x).abs().square().sum((0, 2, 4)) / d.no_eff_residual.sum((0, 2, 4))
+        exact = (d.x_hat - x).abs().square().sum((0, 2, 4)) / d.no_eff.sum((0, 2, 4))  # [K, I]
+        ratios[method] = calibrated, exact
+    for method in ("gauss_seidel", "cg"):
+        calibrated, exact = ratios[method]
+        assert ((calibrated[:, 2:] > 0.8) & (calibrated[:, 2:] < 1.25)).all(), (method, calibrated)
+        early, early_exact = calibrated[:, :2], exact[:, :2]  # measured GS 1.2-2.0 (exact 1.3-9.2), CG 1.0-1.7
+        assert (early > 0.8).all() and (early < early_exact).all(), (method, calibrated, exact)
+    calibrated, exact = ratios["neumann"]
+    assert ((calibrated > 0.3) & (calibrated < 1.0)).all() and (exact > 1.5).all(), (calibrated, exact)
