@@ -18,6 +18,7 @@ from mimo_amc.nr import PUSCHLink
 from mimo_amc.report import pusch as report
 from mimo_amc.scenario import PUSCHStudyConfig, scenario_from_dict, sweep_points
 from mimo_amc.studies import STUDIES, run_unit
+from mimo_amc.studies.pusch import simulate_snr
 
 SMALL = {"num_rx_antennas": 8, "num_users": 2, "num_prbs": 2, "mcs_index": 14}
 
@@ -172,6 +173,35 @@ def test_calibrated_soft_outputs_on_tdl_16x4():
                                                                    suffixes=("", "_exact"))  # fmt: skip
     assert len(both) == 15 and (both.bler <= both.bler_ci_high_exact).all()
     assert (both.lpinv_per_slot > both.lpinv_per_slot_exact).all()  # the calibration's operations are counted
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")  # Sionna's K-best/EP
+def test_kbest_and_ep_run_on_the_same_slots():
+    """Sionna's non-linear references through the study: a fully loaded 4x4 link (16-QAM MCS 14, 1 PRB, 8 dB,
+    16 slots = 64 TBs) where LMMSE loses TBs (measured BLER 0.31); K-best with 32 candidates per stream stays below
+    LMMSE's 95 % interval (measured 0.06) and EP within it or better (0.11); the project's FP32 MMSE, on the
+    same slots, loses exactly LMMSE's TBs."""
+    scenario = scenario_from_dict(
+        {
+            "name": "nonlinear",
+            "link": {"snr_db": []},
+            "detectors": {"names": ["mmse_fp32"], "reference": "mmse_fp32"},
+            "pusch": {
+                "num_rx_antennas": 4, "num_users": 4, "num_prbs": 1, "mcs_index": 14, "snr_db": [8.0],
+                "sionna_detectors": ["lmmse", "kbest", "ep"], "kbest_k": 32,
+                "slots_per_batch": 16, "max_slots": 16, "target_block_errors": 1000,
+            },
+        },
+        "test",
+    )  # fmt: skip
+    frame = simulate_snr(scenario, 8.0, seed=3).set_index("detector")
+    assert set(frame.index) == {"sionna_lmmse_ofdm", "sionna_kbest_ofdm", "sionna_ep_ofdm", "mmse_fp32"}
+    assert (frame.tbs == 64).all() and set(frame.kind) == {"mmse", "nonlinear"}
+    lmmse = frame.loc["sionna_lmmse_ofdm"]
+    assert lmmse.bler > 0.15  # the batch must have LMMSE errors to compare anything
+    assert frame.loc["sionna_kbest_ofdm"].bler < lmmse.bler_ci_low
+    assert frame.loc["sionna_ep_ofdm"].bler <= lmmse.bler_ci_high
+    assert frame.loc["mmse_fp32"].tb_errors == lmmse.tb_errors
 
 
 def test_each_bler_figure_is_titled_with_its_own_point(monkeypatch, tmp_path):
