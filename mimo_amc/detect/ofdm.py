@@ -182,6 +182,14 @@ class GroupedOFDMDetector:
             *calibrated,
         )
 
+    def per_data_re(self, t: torch.Tensor) -> torch.Tensor:
+        """A per-write quantity ``[B, writes]`` (e.g. :attr:`GridDetection.converged`) at every data RE of every
+        stream, ``[B, num_tx, num_streams, num_data_symbols]`` in Sionna's order."""
+        streams = self.num_tx * self.num_streams
+        r = self.group[0] * self.group[1]
+        grid = self._from_groups(t[:, :, None, None, None].expand(*t.shape, r, 1, streams))  # [B, S, F, 1, K]
+        return self._data(grid)[..., 0, :]
+
     def _data(self, t: torch.Tensor) -> torch.Tensor:
         """``[B, S, F, I, K] -> [B, num_tx, num_streams, I, num_data_symbols]`` in Sionna's data order."""
         b, s, f, i, _ = t.shape

@@ -94,12 +94,22 @@ class BlockTally:
         r.goodput_bits += int((~wrong).sum()) * bits.shape[-1]
 
     def add_estimates(
-        self, detector: str, iteration: int, x_hat: torch.Tensor, x: torch.Tensor, no_eff: torch.Tensor
+        self,
+        detector: str,
+        iteration: int,
+        x_hat: torch.Tensor,
+        x: torch.Tensor,
+        no_eff: torch.Tensor,
+        converged: torch.Tensor | None = None,
     ) -> None:
-        """Add ``sum |x_hat - x|^2`` and ``sum no_eff`` per stream; all ``[B, K, n]`` (``n`` data REs)."""
+        """Add ``sum |x_hat - x|^2`` and ``sum no_eff`` per stream, over every RE and over the REs whose written
+        matrix contracts (``converged``, bool; every RE when None); all ``[B, K, n]`` (``n`` data REs)."""
         r = self.row(detector, iteration)
-        energy = (x_hat - x).abs().square().sum((0, 2)).double().cpu()
-        no_eff = no_eff.sum((0, 2)).double().cpu()
+        keep = torch.ones_like(no_eff, dtype=torch.bool) if converged is None else converged.expand(no_eff.shape)
+        error = (x_hat - x).abs().square()
+        # [2, K]: every RE, converged REs (where() keeps an inf no_eff of another RE out of the converged sum)
+        energy = torch.stack([error.sum((0, 2)), torch.where(keep, error, 0).sum((0, 2))]).double().cpu()
+        no_eff = torch.stack([no_eff.sum((0, 2)), torch.where(keep, no_eff, 0).sum((0, 2))]).double().cpu()
         r.error_energy = energy if r.error_energy is None else r.error_energy + energy
         r.no_eff_sum = no_eff if r.no_eff_sum is None else r.no_eff_sum + no_eff
 
@@ -141,9 +151,11 @@ class BlockTally:
         Columns: ``detector, iteration, slots, tbs, tb_errors, bler, bler_ci_low, bler_ci_high,
         bler_design_effect, coded_ber, uncoded_ber, goodput_bits_per_slot, goodput_mbps,
         writes_per_slot, lpinv_per_slot, hpmvm_per_slot (analog operations; NaN for digital detectors),
-        nonconverged_fraction, calibration_median, calibration_min,
-        calibration_max`` (``E|x_hat - x|^2 / E no_eff`` over the streams: median, min, max; NaN for
-        detectors without estimates) and ``time_<stage>_s`` per slot.
+        nonconverged_fraction, calibration_median, calibration_min, calibration_max`` (the ratio
+        ``E|x_hat - x|^2 / E no_eff`` of each stream over every RE: median, min, max over the streams; NaN for
+        detectors without estimates), ``calibration_converged_{median,min,max}`` (the same over the REs whose
+        written matrix contracts: a few REs of non-contracting matrices, with errors and estimates many orders
+        of magnitude larger, otherwise set both sums) and ``time_<stage>_s`` per slot.
         """
         out = []
         for (det, it), r in self._rows.items():
@@ -169,10 +181,10 @@ class BlockTally:
                 "lpinv_per_slot": r.lpinv_per_slot,
                 "hpmvm_per_slot": r.hpmvm_per_slot,
                 "nonconverged_fraction": r.nonconverged / r.matrices if r.matrices else math.nan,
-                "calibration_median": float(ratio.median()) if ratio is not None else math.nan,
-                "calibration_min": float(ratio.min()) if ratio is not None else math.nan,
-                "calibration_max": float(ratio.max()) if ratio is not None else math.nan,
             }
+            for i, prefix in enumerate(("calibration", "calibration_converged")):
+                for stat in ("median", "min", "max"):
+                    row[f"{prefix}_{stat}"] = float(getattr(ratio[i], stat)()) if ratio is not None else math.nan
             for stage, seconds in r.times.items():
                 row[f"time_{stage}_s"] = seconds / max(r.slots, 1)
             out.append(row)

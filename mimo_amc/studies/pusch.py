@@ -102,6 +102,7 @@ def _detect_and_decode(link, name, detector, slots, h_hat, err_var, soft_outputs
     detect_time = time.perf_counter() - t0
     x = detector.data_symbols(slots.x.to(torch.complex128))  # [B, K, 1, n]
     iterations, batch = d.iterations, slots.y.shape[0]
+    converged = None if d.converged is None else detector.per_data_re(d.converged)[:, :, 0]  # [B, K, n]
     variants = {name: (d.x_hat, d.no_eff)}
     if d.no_eff_residual is not None and "residual" in soft_outputs:
         variants = {name: (d.x_hat, d.no_eff)} if "exact" in soft_outputs else {}
@@ -116,7 +117,7 @@ def _detect_and_decode(link, name, detector, slots, h_hat, err_var, soft_outputs
         ok = ok.reshape(len(iterations), batch, *ok.shape[1:])
         for i, it in enumerate(iterations):
             tally.add(label, it, slots.bits, decoded[i], ok[i], slots.coded_bits, link.layer_demapper(llr[i]))
-            tally.add_estimates(label, it, x_hat[:, :, 0, i], x[:, :, 0], no_eff[:, :, 0, i])
+            tally.add_estimates(label, it, x_hat[:, :, 0, i], x[:, :, 0], no_eff[:, :, 0, i], converged)
             tally.add_chip(label, it, d.writes, d.converged, detector.operations(it, label != name))
             # One detection serves every iterate: each row carries its whole time.
             tally.add_time(label, it, "detect", detect_time)

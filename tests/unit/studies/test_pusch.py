@@ -83,6 +83,12 @@ def test_groups_write_one_gram_matrix_each():
     assert torch.allclose(per_sc.x_hat, per_re.x_hat, atol=1e-9)
     with pytest.raises(ValueError, match="group_subcarriers must divide 24"):
         GroupedOFDMDetector(eq, rg, group_subcarriers=5)
+    # A per-write flag lands on the data REs of its group: 2 writes of 14 symbols x 12 subcarriers.
+    halves = GroupedOFDMDetector(eq, rg, group_symbols=14, group_subcarriers=12)
+    flags = halves.per_data_re(torch.tensor([[True, False]]))  # [1, K, 1, n]
+    grid = torch.zeros(1, 2, 1, 14, 24, dtype=torch.bool)
+    grid[..., :12] = True
+    assert torch.equal(flags, halves.data_symbols(grid)) and int(flags.sum()) == 2 * 12 * 12
 
 
 def test_data_symbols_follow_sionna_order():
@@ -139,6 +145,7 @@ def test_study_unit_rows(tmp_path):
     # (16 slots x 288 REs per stream: the ratio's sampling spread is a few per cent).
     exact = frame[frame.detector == "mmse_fp32"].iloc[0]
     assert 0.85 < exact.calibration_min <= exact.calibration_max < 1.15
+    assert exact.calibration_converged_median == exact.calibration_median  # no chip: every RE counts
 
 
 def test_calibrated_soft_outputs_on_tdl_16x4():
