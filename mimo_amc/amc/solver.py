@@ -21,7 +21,7 @@ SPD matrices such as Gram matrices) or flexible GMRES (``"fgmres"``); see
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import torch
@@ -84,6 +84,17 @@ class HPINVResult:
     hpmvm_tv_bound: torch.Tensor
     _system: ProgrammedSystem = field(repr=False)
     stopped: AdaptiveOutcome | None = None
+
+    def leading(self, count: int) -> HPINVResult:
+        """The result of the first ``count`` right-hand sides per matrix of a multi-right-hand-side solve
+        (``iterates [..., R, K, n]``), e.g. to drop auxiliary columns solved on the same write."""
+        if self.iterates.dim() != self.residual_norms.dim() + 1 or self.singular.dim() != self.residual_norms.dim() - 2:
+            raise ValueError("leading() needs a solve with R right-hand sides per matrix (b of shape [..., R, n])")
+        s = self.stopped
+        if s is not None:
+            s = AdaptiveOutcome(s.solution[..., :count, :], s.iterations[..., :count], s.fallback[..., :count])
+        return replace(self, iterates=self.iterates[..., :count, :, :],
+                       residual_norms=self.residual_norms[..., :count, :], stopped=s)  # fmt: skip
 
     @property
     def solution(self) -> torch.Tensor:

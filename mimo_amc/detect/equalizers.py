@@ -151,9 +151,10 @@ class AnalogEqualizer(Equalizer):
             :attr:`Detection.no_eff_residual` (what ``__call__`` then returns), from the chip alone (below).
 
     **The calibrated soft outputs** (``soft_output="residual"``) use no exact inverse. Per written
-    matrix the chip also solves the ``K`` unit vectors ``e_j`` (after the received vectors, same write,
-    same ``iterations``): entry ``j`` of the iterate-``k`` solution of ``e_j`` is the chip's estimate of
-    ``[A^-1]_jj``, from which iterate ``k``'s MMSE gain and noise term follow
+    matrix the chip also solves the ``K`` unit vectors ``e_j`` (beside the received vectors: same write,
+    same ``iterations``, same stopping rule with its fixed ``tol``): entry ``j`` of the iterate-``k``
+    solution of ``e_j`` is the chip's estimate of ``[A^-1]_jj``, from which iterate ``k``'s MMSE gain
+    and noise term follow
     (:meth:`~mimo_amc.detect.gram.GramSystem.calibrate`, which clips it to the bounds every such ``A``
     satisfies). The solver error of iterate ``k`` of each received vector is estimated as
     ``e_k = LP-INV(r_k)``, ``r_k = b - HP-MVM(x_k)`` (equilibrated coordinates), and ``|e_k|^2`` is added.
@@ -208,25 +209,29 @@ class AnalogEqualizer(Equalizer):
         dev = self.solver.device
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))
-        rhs = complex_to_real_vector(system.rhs)
+        rhs = complex_to_real_vector(system.rhs)  # [*, R, 2K]
+        r, k = rhs.shape[-2], system.gram.shape[-1]
+        calibrated = self.soft_output == "residual"
+        if calibrated:  # the K unit vectors: K more right-hand sides of the same write (diag(A^-1), below)
+            rhs = torch.cat([rhs, complex_to_real_vector(system.unit_rhs())], dim=-2)
         rule, tol = self.solver.config.stopping, None
         if rule is not None and rule.noise_fraction is not None:  # tol from the noise in H^H y: E|H^H n|^2 = N0 tr A
             noise = (system.no * system.gram.diagonal(dim1=-2, dim2=-1).real.sum(-1)).sqrt()  # [*]
             tol = rule.noise_fraction * noise.unsqueeze(-1) / torch.linalg.vector_norm(system.rhs, dim=-1)
-        result = chip.solve(rhs, self.iterations, tol)
-        if result.stopped is not None:  # adaptive: one solution per vector, at the cap's position
-            reported, its = result.stopped.solution.unsqueeze(-2), (self.iterations,)
+            if calibrated:  # the unit vectors have no noise: the rule's fixed tolerance
+                tol = torch.cat([tol, tol.new_full((*tol.shape[:-1], k), rule.tol)], dim=-1)
+        solved = chip.solve(rhs, self.iterations, tol)
+        if solved.stopped is not None:  # adaptive: one solution per vector, at the cap's position
+            every, its = solved.stopped.solution.unsqueeze(-2), (self.iterations,)
         else:
-            reported, its = result.iterates, tuple(range(1, result.iterates.shape[-2] + 1))
+            every, its = solved.iterates, tuple(range(1, solved.iterates.shape[-2] + 1))
+        result, reported = solved.leading(r), every[..., :r, :, :]
         z = real_to_complex_vector(reported)
         d = system.finish(z)
-        if self.soft_output == "exact":
+        if not calibrated:
             return Detection(d.x_hat, d.no_eff, its, result)
-        units = complex_to_real_vector(system.unit_rhs())  # [*, K, 2K]: solved after the data, same chip write
-        unit = chip.solve(units, self.iterations)
-        u = unit.stopped.solution.unsqueeze(-2) if unit.stopped is not None else unit.iterates  # [*, K, I, 2K]
-        diag_inv = u[..., : units.shape[-2]].diagonal(dim1=-3, dim2=-1)  # [*, I, K]: entry j of the solution of e_j
-        error = real_to_complex_vector(solver_error(chip, rhs, reported))
+        diag_inv = every[..., r:, :, :k].diagonal(dim1=-3, dim2=-1)  # [*, I, K]: entry j of the solution of e_j
+        error = real_to_complex_vector(solver_error(chip, rhs[..., :r, :], reported))
         x_cal, no_eff_cal = system.calibrate(z, diag_inv, error)
         return Detection(d.x_hat, d.no_eff, its, result, x_cal, no_eff_cal)
 
