@@ -33,6 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 OuterScheme = Literal["richardson", "fcg", "fgmres"]
 """Outer iteration of the solver (see :mod:`mimo_amc.amc.schemes`)."""
 
+Fallback = Literal["digital", "best", "fcg", "loading"]
+"""What an adaptive solve that does not converge returns (see :class:`StoppingConfig`)."""
+
 
 class Section(BaseModel):
     """The one base of every parameter and scenario section: frozen, unknown fields are errors.
@@ -275,6 +278,8 @@ class StoppingConfig(Section):
     ``||r_k|| / ||b|| < tol``; it is declared diverging at the first ``k >= 2`` with
     ``||r_k|| > divergence_growth * min_{j<k} ||r_j||``, and it falls back when it diverges first or
     does not reach ``tol`` within the iteration cap (see :meth:`~mimo_amc.amc.ProgrammedSystem.solve`).
+    A detector may replace the fixed ``tol`` by one per solve derived from the noise (``noise_fraction``)
+    or from the constellation and the post-detection SNR (``ber_change``; :mod:`mimo_amc.detect.tolerance`).
     """
 
     tol: float = Field(
@@ -288,8 +293,19 @@ class StoppingConfig(Section):
         None,
         gt=0,
         description="When set, a detector derives each solve's tolerance from the noise already in b = H^H y: "
-        "tol = noise_fraction sqrt(N0 tr A) / ||b|| (the solver's residual a noise_fraction of the noise's, "
+        "tol = noise_fraction sqrt(N0 tr H^H H) / ||b|| (the solver's residual a noise_fraction of the noise's, "
         "both mapped to the estimate by the same A^-1), replacing the fixed tol. Assumption: 0.1 (-20 dB).",
+    )
+    ber_change: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="When set, a detector derives each solve's tolerance from the constellation and the "
+        "post-detection SNR: the solver error may raise the (nearest-neighbour) symbol error rate of the "
+        "solve's steepest stream by at most this relative amount (mimo_amc.detect.tolerance), replacing the "
+        "fixed tol. Assumption: 0.05, one standard error of a BER estimate from 400 errors (1/sqrt(400)) and "
+        "half the +-10 % parity band, so that the bias stays below the Monte Carlo noise of the project's "
+        "BER tables.",
     )
     divergence_growth: float = Field(
         2.0,
@@ -297,12 +313,33 @@ class StoppingConfig(Section):
         description="A solve diverges when its residual exceeds this factor times its smallest earlier one "
         "(assumption: 2, well above the read-noise jitter of a converged residual).",
     )
-    fallback: Literal["digital", "best"] = Field(
+    fallback: Fallback = Field(
         "digital",
         description="What a non-converging solve returns: 'digital' = handed to an exact float64 digital "
         "solve of the unprogrammed matrix (costed as one digital solve); 'best' = the iterate of smallest "
-        "measured residual (no extra cost).",
+        "measured residual (no extra cost); 'fcg' = re-solved with flexible CG on the same programmed arrays "
+        "(up to the iteration cap, the same stopping rule; costed as that many FCG iterations); 'loading' = the "
+        "LP-INV arrays rewritten with the diagonal loading fallback_loading and the system re-solved with the "
+        "chip's outer scheme (costed as one LP-INV write and the re-solve's iterations). A re-solve that does "
+        "not converge either returns its iterate of smallest measured residual.",
     )
+    fallback_loading: float = Field(
+        0.1,
+        gt=0,
+        le=10,
+        description="Diagonal loading of the 'loading' fallback's rewrite, as lpinv.diagonal_loading (a "
+        "fraction of the largest diagonal entry) [results/robustness_mmse: a 10 % loading removes the 16x4 "
+        "3-bit error floor of Richardson].",
+    )
+
+    @model_validator(mode="after")
+    def _one_derived_tolerance(self) -> StoppingConfig:
+        if self.noise_fraction is not None and self.ber_change is not None:
+            raise ValueError(
+                f"set at most one of noise_fraction ({self.noise_fraction}) and ber_change ({self.ber_change}): "
+                "each derives the per-solve tolerance on its own"
+            )
+        return self
 
 
 class SolverConfig(Section):

@@ -90,11 +90,9 @@ class HPINVResult:
         (``iterates [..., R, K, n]``), e.g. to drop auxiliary columns solved on the same write."""
         if self.iterates.dim() != self.residual_norms.dim() + 1 or self.singular.dim() != self.residual_norms.dim() - 2:
             raise ValueError("leading() needs a solve with R right-hand sides per matrix (b of shape [..., R, n])")
-        s = self.stopped
-        if s is not None:
-            s = AdaptiveOutcome(s.solution[..., :count, :], s.iterations[..., :count], s.fallback[..., :count])
+        stopped = None if self.stopped is None else self.stopped.leading(count)
         return replace(self, iterates=self.iterates[..., :count, :, :],
-                       residual_norms=self.residual_norms[..., :count, :], stopped=s)  # fmt: skip
+                       residual_norms=self.residual_norms[..., :count, :], stopped=stopped)  # fmt: skip
 
     @property
     def solution(self) -> torch.Tensor:
@@ -129,36 +127,52 @@ class AdaptiveOutcome:
             it met the tolerance or was found diverging; the cap when it did neither).
         fallback: ``[...]`` (or ``[..., R]``) bool: the solve diverged or missed the tolerance
             within the cap and took the fallback.
+        fallback_iterations: like ``iterations``: analog iterations of the fallback's re-solve (``fcg``,
+            ``loading``), 0 where the solve did not fall back and for ``digital`` and ``best``.
+        method: The fallback (``StoppingConfig.fallback``).
     """
 
     solution: torch.Tensor
     iterations: torch.Tensor
     fallback: torch.Tensor
+    fallback_iterations: torch.Tensor
+    method: str
+
+    def leading(self, count: int) -> AdaptiveOutcome:
+        """The outcome of the first ``count`` of ``R`` right-hand sides per matrix."""
+        return AdaptiveOutcome(
+            self.solution[..., :count, :],
+            self.iterations[..., :count],
+            self.fallback[..., :count],
+            self.fallback_iterations[..., :count],
+            self.method,
+        )
+
+    def squeezed(self) -> AdaptiveOutcome:
+        """The outcome of a single right-hand side per matrix (the ``R = 1`` dimension removed)."""
+        return AdaptiveOutcome(
+            self.solution.squeeze(-2),
+            self.iterations.squeeze(-1),
+            self.fallback.squeeze(-1),
+            self.fallback_iterations.squeeze(-1),
+            self.method,
+        )
 
 
-def apply_stopping(
-    iterates: torch.Tensor,
-    residual_norms: torch.Tensor,
-    rule: StoppingConfig,
-    digital: Callable[[], torch.Tensor],
-    tol: torch.Tensor | None = None,
-) -> AdaptiveOutcome:
-    """Stop every solve on its measured residual (vectorised, no loop over solves).
-
-    Every solve ran the full cap ``K``; a solve's iterates do not depend on the others' (read
-    noise is drawn per read), so taking the iterate at each solve's own stopping point is the
-    same as stopping it there.
+def stopping_point(
+    residual_norms: torch.Tensor, tol: float | torch.Tensor, divergence_growth: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where each solve stops on its measured residual (vectorised, no loop over solves).
 
     Args:
-        iterates: ``[..., K, n]`` every iterate.
         residual_norms: ``[..., K]`` measured ``||r_k|| / ||b||`` (``inf`` where overflowed).
-        rule: Tolerance, divergence factor and fallback.
-        digital: Returns the exact digital solutions ``[..., n]``; called only for
-            ``fallback="digital"`` when some solve falls back.
-        tol: ``[...]`` per-solve tolerances replacing ``rule.tol`` (e.g. derived from the noise), or None.
+        tol: The tolerance, a number or ``[...]`` per solve.
+        divergence_growth: A residual above this factor times the smallest earlier one is divergence.
 
     Returns:
-        :class:`AdaptiveOutcome`.
+        ``(converged, iterations, pick)``, each ``[...]``: the solve met ``tol`` before any growth; the
+        iterations it ran (where it met the tolerance or was found diverging, the cap when neither); the
+        0-based index of its answer (the stopping iterate, or the smallest residual among those run).
     """
     k_max = residual_norms.shape[-1]
     steps = torch.arange(k_max, device=residual_norms.device)
@@ -168,22 +182,60 @@ def apply_stopping(
         """0-based index of the first True along the last dimension (``K`` where none)."""
         return torch.where(mask.any(-1), mask.to(torch.int8).argmax(-1), never)
 
-    met = first(residual_norms < (rule.tol if tol is None else tol.unsqueeze(-1)))
+    limit = tol.unsqueeze(-1) if isinstance(tol, torch.Tensor) else tol
+    met = first(residual_norms < limit)
     best_before = residual_norms.cummin(-1).values.roll(1, dims=-1)
-    grew = (residual_norms > rule.divergence_growth * best_before) & (steps >= 1)
+    grew = (residual_norms > divergence_growth * best_before) & (steps >= 1)
     grew |= ~torch.isfinite(residual_norms)
     diverged = first(grew)
     converged = met < diverged  # met the tolerance before any growth
     iterations = torch.where(converged, met, torch.minimum(diverged, never - 1)) + 1
-    fallback = ~converged
-    # 'best': the iterate of smallest residual among those run; a converged solve keeps its stopping iterate.
     ran = steps < iterations.unsqueeze(-1)
     best = torch.where(ran, residual_norms, torch.inf).argmin(-1)
-    pick = torch.where(converged, met, best)
-    solution = iterates.gather(-2, pick[..., None, None].expand(*pick.shape, 1, iterates.shape[-1])).squeeze(-2)
-    if rule.fallback == "digital" and bool(fallback.any()):
-        solution = torch.where(fallback.unsqueeze(-1), digital(), solution)
-    return AdaptiveOutcome(solution, iterations, fallback)
+    return converged, iterations, torch.where(converged, met, best)
+
+
+def pick_iterates(iterates: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+    """``iterates [..., K, n]`` at the 0-based iteration ``pick [...]`` of each solve: ``[..., n]``."""
+    return iterates.gather(-2, pick[..., None, None].expand(*pick.shape, 1, iterates.shape[-1])).squeeze(-2)
+
+
+def apply_stopping(
+    iterates: torch.Tensor,
+    residual_norms: torch.Tensor,
+    rule: StoppingConfig,
+    resolve: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    tol: torch.Tensor | None = None,
+) -> AdaptiveOutcome:
+    """Stop every solve on its measured residual and hand the non-converging ones to the fallback.
+
+    Every solve ran the full cap ``K``; a solve's iterates do not depend on the others' (read
+    noise is drawn per read), so taking the iterate at each solve's own stopping point is the
+    same as stopping it there (:func:`stopping_point`).
+
+    Args:
+        iterates: ``[..., K, n]`` every iterate.
+        residual_norms: ``[..., K]`` measured ``||r_k|| / ||b||`` (``inf`` where overflowed).
+        rule: Tolerance, divergence factor and fallback.
+        resolve: Returns the fallback's answers ``[..., n]`` and its analog iterations ``[...]`` for every
+            solve (only those that fall back are used); called unless ``rule.fallback`` is ``"best"`` or no
+            solve falls back.
+        tol: ``[...]`` per-solve tolerances replacing ``rule.tol`` (e.g. derived from the noise), or None.
+
+    Returns:
+        :class:`AdaptiveOutcome`.
+    """
+    converged, iterations, pick = stopping_point(
+        residual_norms, rule.tol if tol is None else tol, rule.divergence_growth
+    )
+    solution = pick_iterates(iterates, pick)  # 'best': the smallest residual among the iterations run
+    fallback = ~converged
+    extra = torch.zeros_like(iterations)
+    if rule.fallback != "best" and bool(fallback.any()):
+        answers, resolve_iterations = resolve()
+        solution = torch.where(fallback.unsqueeze(-1), answers, solution)
+        extra = torch.where(fallback, resolve_iterations, extra)
+    return AdaptiveOutcome(solution, iterations, fallback, extra, rule.fallback)
 
 
 class ProgrammedSystem:
@@ -205,6 +257,7 @@ class ProgrammedSystem:
         self.equilibrated = matrix * self.scaling[..., :, None]
         self.equilibrated *= self.scaling[..., None, :]
         self.batch_shape = tuple(matrix.shape[:-2])
+        self.generator = generator
         self.lpinv = LPINV(self.equilibrated, cfg, generator)
         self.hpmvm = BitSlicedMVM(self.equilibrated, cfg, generator)
         self.size = n
@@ -250,37 +303,58 @@ class ProgrammedSystem:
             )
         cols = b.to(torch.float64) if multi else b.to(torch.float64).unsqueeze(-2)
         cols = cols.mT  # [..., n, R]
-        scale = self.scaling[..., :, None]
-        b_eq = scale * cols
-        if self.config.outer == "richardson":
-            z, r = richardson(self.lpinv, self.hpmvm, b_eq, k_max, self.config.damping)
-        else:
-            scheme = flexible_cg if self.config.outer == "fcg" else flexible_gmres
-            z, r = scheme(self.lpinv, self.hpmvm, b_eq, k_max)
-        # [..., K, n, R] -> [..., R, K, n]; back to the unequilibrated system.
-        x = (scale.unsqueeze(-3) * z).movedim(-1, -3)
-        r_orig = r / scale.unsqueeze(-3)
-        norm_b = column_norms(cols).clamp_min(torch.finfo(torch.float64).tiny)  # [..., 1, R]
-        res = (column_norms(r_orig).squeeze(-2) / norm_b).mT  # [..., R, K]
+        x, res = self._refine(self.lpinv, self.config.outer, cols, k_max)
         finite = torch.isfinite(x)
         overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
         x = torch.where(finite, x, 0.0)
-        res = torch.where(torch.isfinite(res), res, torch.inf)
         stopped = None
         if tol is not None and self.config.stopping is None:
             raise ValueError("tol needs a stopping rule (config.stopping)")
         if self.config.stopping is not None:
             tols = None if tol is None else (tol if multi else tol.unsqueeze(-1)).to(res)
-            stopped = apply_stopping(
-                x, res, self.config.stopping, lambda: torch.linalg.solve(self.matrix, cols).mT, tols
-            )
+            stopped = apply_stopping(x, res, self.config.stopping, lambda: self._fallback(cols, k_max, tols), tols)
         if not multi:
             x, res = x.squeeze(-3), res.squeeze(-2)
-            if stopped is not None:
-                stopped = AdaptiveOutcome(
-                    stopped.solution.squeeze(-2), stopped.iterations.squeeze(-1), stopped.fallback.squeeze(-1)
-                )
+            stopped = stopped.squeezed() if stopped is not None else None
         return HPINVResult(x, res, self.lpinv.singular, overflow, self.hpmvm.tv_bound, self, stopped)
+
+    def _refine(self, lpinv: LPINV, outer: str, cols: torch.Tensor, k_max: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``K`` iterations of ``outer`` with ``lpinv`` and this system's HP-MVM on ``cols [..., n, R]`` (in the
+        equilibrated system).
+
+        Returns:
+            ``(x [..., R, K, n], residual_norms [..., R, K])`` in the unequilibrated system: ``x`` may hold
+            non-finite entries (overflow), ``residual_norms`` is ``inf`` where not finite.
+        """
+        scale = self.scaling[..., :, None]
+        b_eq = scale * cols
+        if outer == "richardson":
+            z, r = richardson(lpinv, self.hpmvm, b_eq, k_max, self.config.damping)
+        else:
+            scheme = flexible_cg if outer == "fcg" else flexible_gmres
+            z, r = scheme(lpinv, self.hpmvm, b_eq, k_max)
+        # [..., K, n, R] -> [..., R, K, n]; back to the unequilibrated system.
+        x = (scale.unsqueeze(-3) * z).movedim(-1, -3)
+        norm_b = column_norms(cols).clamp_min(torch.finfo(torch.float64).tiny)  # [..., 1, R]
+        res = (column_norms(r / scale.unsqueeze(-3)).squeeze(-2) / norm_b).mT  # [..., R, K]
+        return x, torch.where(torch.isfinite(res), res, torch.inf)
+
+    def _fallback(self, cols: torch.Tensor, k_max: int, tol: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fallback's answers ``[..., R, n]`` and analog iterations ``[..., R]`` for every right-hand side
+        (``cols [..., n, R]``; see :class:`~mimo_amc.amc.config.StoppingConfig` ``fallback``)."""
+        rule = self.config.stopping
+        assert rule is not None
+        if rule.fallback == "digital":
+            exact = torch.linalg.solve(self.matrix, cols).mT
+            return exact, torch.zeros(exact.shape[:-1], dtype=torch.int64, device=exact.device)
+        if rule.fallback == "fcg":
+            x, res = self._refine(self.lpinv, "fcg", cols, k_max)
+        else:  # 'loading': rewrite the LP-INV arrays with a loaded diagonal (the HP-MVM keeps A)
+            lp = self.config.lpinv.model_copy(update={"diagonal_loading": rule.fallback_loading})
+            loaded = LPINV(self.equilibrated, self.config.model_copy(update={"lpinv": lp}), self.generator)
+            x, res = self._refine(loaded, self.config.outer, cols, k_max)
+        _, iterations, pick = stopping_point(res, rule.tol if tol is None else tol, rule.divergence_growth)
+        return pick_iterates(torch.where(torch.isfinite(x), x, 0.0), pick), iterations
 
 
 class AnalogSolver:

@@ -37,6 +37,7 @@ from ..amc import (
 )
 from ..scenario.detectors import Kind
 from .gram import Detection, GramSystem
+from .tolerance import check_constellation, stopping_tolerance
 
 
 def check_kind(kind: str) -> Kind:
@@ -149,6 +150,8 @@ class AnalogEqualizer(Equalizer):
         soft_output: ``"exact"``: the exact detector's ``no_eff`` (digital inverse) for every iterate;
             ``"residual"``: also the calibrated pair :attr:`Detection.x_hat_residual`,
             :attr:`Detection.no_eff_residual` (what ``__call__`` then returns), from the chip alone (below).
+        bits_per_symbol: Bits per constellation symbol, for a stopping rule whose tolerance is derived from
+            the constellation (``stopping.ber_change``, :mod:`mimo_amc.detect.tolerance`); None otherwise.
 
     **The calibrated soft outputs** (``soft_output="residual"``) use no exact inverse. Per written
     matrix the chip also solves the ``K`` unit vectors ``e_j`` (beside the received vectors: same write,
@@ -187,17 +190,20 @@ class AnalogEqualizer(Equalizer):
         seed: int | None = None,
         name: str | None = None,
         soft_output: Literal["exact", "residual"] = "exact",
+        bits_per_symbol: int | None = None,
     ) -> None:
         self.kind = check_kind(kind)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
         self.iterations = iterations
         self.soft_output = check_soft_output(soft_output)
+        self.bits_per_symbol = bits_per_symbol
         self.solver = AnalogSolver(
             config,
             device=device if device is not None else sionna_config.device,
             seed=seed if seed is not None else sionna_config.seed,
         )
+        check_constellation(self.solver.config.stopping, bits_per_symbol)
         self.name = name or f"analog_{kind}"
 
     def detect(self, y: torch.Tensor, h: torch.Tensor, s: torch.Tensor) -> Detection:
@@ -214,12 +220,10 @@ class AnalogEqualizer(Equalizer):
         calibrated = self.soft_output == "residual"
         if calibrated:  # the K unit vectors: K more right-hand sides of the same write (diag(A^-1), below)
             rhs = torch.cat([rhs, complex_to_real_vector(system.unit_rhs())], dim=-2)
-        rule, tol = self.solver.config.stopping, None
-        if rule is not None and rule.noise_fraction is not None:  # tol from the noise in H^H y: E|H^H n|^2 = N0 tr A
-            noise = (system.no * system.gram.diagonal(dim1=-2, dim2=-1).real.sum(-1)).sqrt()  # [*]
-            tol = rule.noise_fraction * noise.unsqueeze(-1) / torch.linalg.vector_norm(system.rhs, dim=-1)
-            if calibrated:  # the unit vectors have no noise: the rule's fixed tolerance
-                tol = torch.cat([tol, tol.new_full((*tol.shape[:-1], k), rule.tol)], dim=-1)
+        rule = self.solver.config.stopping
+        tol = None if rule is None else stopping_tolerance(system, rule, self.bits_per_symbol)
+        if tol is not None and calibrated:  # the unit vectors carry no noise: the rule's fixed tolerance
+            tol = torch.cat([tol, tol.new_full((*tol.shape[:-1], k), rule.tol)], dim=-1)
         solved = chip.solve(rhs, self.iterations, tol)
         if solved.stopped is not None:  # adaptive: one solution per vector, at the cap's position
             every, its = solved.stopped.solution.unsqueeze(-2), (self.iterations,)

@@ -24,6 +24,7 @@ def build_detector(
     device: torch.device | str | None = None,
     seed: int | None = None,
     soft_output: Literal["exact", "residual"] = "exact",
+    bits_per_symbol: int | None = None,
 ) -> Equalizer:
     """The equalizer of a catalogue entry.
 
@@ -35,6 +36,7 @@ def build_detector(
         seed: Seed of the analog solver.
         soft_output: Soft outputs of an analog or iterative detector (see :class:`AnalogEqualizer`,
             :class:`IterativeEqualizer`).
+        bits_per_symbol: The link's bits per symbol (an analog detector's constellation-derived stopping tolerance).
     """
     if info.family == "sionna":
         return SionnaEqualizer("zf" if info.kind == "zf" else "lmmse")
@@ -42,8 +44,9 @@ def build_detector(
         return DigitalEqualizer(info.kind, info.precision)
     if info.family == "analog":
         return AnalogEqualizer(
-            info.kind, solver, iterations=iterations, device=device, seed=seed, name=info.name, soft_output=soft_output
-        )
+            info.kind, solver, iterations=iterations, device=device, seed=seed, name=info.name,
+            soft_output=soft_output, bits_per_symbol=bits_per_symbol,
+        )  # fmt: skip
     return IterativeEqualizer(info.method, info.kind, iterations, soft_output)  # type: ignore[arg-type]
 
 
@@ -67,10 +70,15 @@ def make_detector(
 
 
 def make_detectors(
-    scenario: Scenario, seed: int, device: torch.device | str, soft_output: Literal["exact", "residual"] = "exact"
+    scenario: Scenario,
+    seed: int,
+    device: torch.device | str,
+    soft_output: Literal["exact", "residual"] = "exact",
+    bits_per_symbol: int | None = None,
 ) -> list[Equalizer]:
     """Every detector of a scenario (``detectors.names``, then the analog variants), each seeded from ``seed``
-    (``soft_output``: of the analog and iterative detectors)."""
+    (``soft_output``: of the analog and iterative detectors; ``bits_per_symbol``: of the constellation detected,
+    default the link's)."""
     names = [*scenario.detectors.names, *scenario.detectors.variants]
     return [
         build_detector(
@@ -80,6 +88,7 @@ def make_detectors(
             device=device,
             seed=derive_seed(seed, name),
             soft_output=soft_output,
+            bits_per_symbol=bits_per_symbol or scenario.link.bits_per_symbol,
         )
         for name in names
     ]

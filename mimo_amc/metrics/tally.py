@@ -5,8 +5,10 @@ and symbol errors, error vector magnitude, the relative error of the detector's 
 exact float64 solution of the same (ZF or MMSE) system, and, for analog detectors, the fraction of
 channel realisations whose programmed matrix does not contract (``rho >= 1``) or contracts slowly
 (``rho > 0.5``); for adaptive analog detectors (a stopping rule) also the distribution of iterations
-used per solve (mean, 99th percentile, max) and the fraction of solves that took the fallback
-(the outage). Its BER intervals treat channel realisations as clusters (:mod:`.intervals`).
+used per solve (mean, 99th percentile, max), the fraction of solves that took the fallback
+(the outage) and of channel matrices with such a solve, which fallback it was and the analog
+iterations of its re-solves. Its BER intervals
+treat channel realisations as clusters (:mod:`.intervals`).
 """
 
 from __future__ import annotations
@@ -44,13 +46,25 @@ class _Solver:
     tv_bound: float = 0.0
     iteration_counts: list[int] = field(default_factory=list)  # solves that used k iterations, at index k
     fallbacks: int = 0
+    fallback_iterations: int = 0  # analog iterations of the fallbacks' re-solves, summed
+    fallback_matrices: int = 0  # channel matrices with at least one fallen-back solve
+    fallback_method: str | None = None
 
 
-def _adaptive_columns(s: _Solver | None) -> dict[str, float]:
-    """Iterations used per solve (mean, p99, max) and the outage (fallback) fraction; NaN for fixed K."""
+ADAPTIVE_COLUMNS = (
+    "iterations_mean", "iterations_p99", "iterations_max", "outage_fraction", "matrix_outage_fraction", "fallback",
+    "fallback_iterations_mean",
+)  # fmt: skip
+"""Columns of an adaptive detector's rows (NaN, or None for ``fallback``, for fixed-K and digital rows)."""
+
+
+def _adaptive_columns(s: _Solver | None) -> dict[str, float | str | None]:
+    """Iterations used per solve (mean, p99, max), the outage (fallback) fraction of solves and of channel
+    matrices, the fallback method and the mean analog iterations of its re-solves per fallen-back solve; NaN
+    (None) for fixed K."""
     solves = sum(s.iteration_counts) if s else 0
     if not solves:
-        return dict.fromkeys(("iterations_mean", "iterations_p99", "iterations_max", "outage_fraction"), math.nan)
+        return {c: None if c == "fallback" else math.nan for c in ADAPTIVE_COLUMNS}
     assert s is not None
     counts = torch.tensor(s.iteration_counts, dtype=torch.float64)
     ks = torch.arange(len(counts), dtype=torch.float64)
@@ -60,6 +74,9 @@ def _adaptive_columns(s: _Solver | None) -> dict[str, float]:
         "iterations_p99": float(ks[int(torch.searchsorted(cdf, torch.tensor(0.99, dtype=torch.float64)))]),
         "iterations_max": float(ks[counts > 0].max()),
         "outage_fraction": s.fallbacks / solves,
+        "matrix_outage_fraction": s.fallback_matrices / s.realizations,
+        "fallback": s.fallback_method,
+        "fallback_iterations_mean": s.fallback_iterations / s.fallbacks if s.fallbacks else 0.0,
     }
 
 
@@ -127,6 +144,10 @@ class DetectionTally:
                 s.iteration_counts += [0] * (len(counts) - len(s.iteration_counts))
                 s.iteration_counts = [a + b for a, b in zip(s.iteration_counts, counts, strict=True)]
                 s.fallbacks += int(result.stopped.fallback.sum())
+                s.fallback_iterations += int(result.stopped.fallback_iterations.sum())
+                per_matrix = result.stopped.fallback.reshape(result.contraction.numel(), -1)
+                s.fallback_matrices += int(per_matrix.any(-1).sum())
+                s.fallback_method = result.stopped.method
 
     def min_bit_errors(self) -> int:
         """Fewest bit errors over all rows (drives the stopping rule)."""

@@ -7,6 +7,8 @@ From ``results.parquet`` it writes
 * ``tables/parity.{md,tex,csv}``: per SNR, the first iteration at which each iterative
   detector's BER is indistinguishable from the reference (its 95 % interval or +-10 %),
   next to the fraction of channel matrices that do not converge or converge slowly;
+* ``tables/adaptive.{md,tex,csv}`` (adaptive detectors only): BER and parity, iterations used
+  (mean, p99, max), outage and fallback, beside the fixed-K parity iteration;
 * ``figures/ber_point<i>``: BER vs SNR, one curve per iteration plus the FP32/FP64
   references, with confidence intervals; ``figures/solver_error_point<i>``: relative error
   of the solve against the exact float64 solution vs iteration; ``figures/nonconverged``:
@@ -23,7 +25,8 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from ..metrics import parity_iterations
+from ..metrics import parity_band, parity_iterations
+from ..metrics.tally import ADAPTIVE_COLUMNS
 from ..scenario import ITERATION_NOTE, LinkConfig, Scenario, parity_reference
 from .common import (
     SNR_LABELS,
@@ -72,6 +75,34 @@ def parity_table(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
             ]
             out.append(p)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def adaptive_table(frame: pd.DataFrame, scenario: Scenario, parity: pd.DataFrame) -> pd.DataFrame:
+    """Per point, SNR and adaptive detector (a stopping rule): its BER, whether it lies in the reference's
+    parity band, the iterations it used (mean, p99, max), the outage, the fallback and its re-solve iterations,
+    beside ``fixed_parity_iteration``, the parity iteration of the fixed-K ``analog_<kind>`` detector of the
+    same point and outer scheme (None when the scenario has none)."""
+    out = []
+    for _, f in by_point(frame):
+        label = point_label(f, scenario)
+        available = set(f.detector)
+        for det in sorted(set(f.detector[f.iterations_mean.notna()])):
+            mine = f[f.detector == det]
+            reference = parity_reference(scenario.detector(det), scenario.detectors.reference, available)
+            band = parity_band(f, reference).set_index("snr_db") if reference else None
+            fixed = f"analog_{mine.kind.iloc[0]}"
+            same = (f.detector == fixed) & (f.outer == mine.outer.iloc[0])
+            fixed_parity = parity[(parity.point == label) & (parity.detector == fixed)].set_index("snr_db")
+            for r in mine.itertuples():
+                row = {"point": label, "detector": det, "reference": reference, "snr_db": r.snr_db, "ber": r.ber}
+                row["in_band"] = (
+                    None if band is None else bool(band.band_low[r.snr_db] <= r.ber <= band.band_high[r.snr_db])
+                )
+                row |= {c: getattr(r, c) for c in ADAPTIVE_COLUMNS}
+                known = same.any() and r.snr_db in fixed_parity.index
+                row["fixed_parity_iteration"] = fixed_parity.parity_iteration[r.snr_db] if known else None
+                out.append(row)
+    return pd.DataFrame(out)
 
 
 def plot_ber(f: pd.DataFrame, scenario: Scenario, link: LinkConfig, path: Path, formats: list[str]) -> None:
@@ -251,6 +282,19 @@ def section(ctx: ReportContext) -> Section | None:
             "contraction >= 1 (or singular); slow_fraction: contraction > 0.5."
         )
         blocks.append(("Parity with the reference", write_table(parity, directory / "tables" / "parity", parity_note)))
+        adaptive = adaptive_table(frame, scenario, parity)
+        if len(adaptive):
+            adaptive_note = (
+                "Adaptive detectors (a stopping rule on the measured residual): BER, whether it lies in the "
+                "reference's parity band (its 95 % interval or +-10 %), analog iterations per solve (mean, 99th "
+                "percentile, max), the outage (solves handed to the fallback, and channel matrices with such a "
+                "solve), the fallback and the mean analog "
+                "iterations of its re-solve per fallen-back solve (0 for a digital solve), beside the parity "
+                "iteration of the fixed-K analog detector of the same kind."
+            )
+            blocks.append(
+                ("Adaptive iterations", write_table(adaptive, directory / "tables" / "adaptive", adaptive_note))
+            )
     for i, f in by_point(frame):
         plot_ber(f, scenario, ctx.points[i].scenario.link, directory / "figures" / f"ber_point{i}", formats)
         figures.append(f"figures/ber_point{i}.png")

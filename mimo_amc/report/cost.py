@@ -3,8 +3,10 @@ throughput figures, and the crossover and scaling summary.
 
 Writes ``tables/cost.{md,tex,csv}`` (one row per layout, timing, scheme and N),
 ``tables/digital.{md,csv}`` (every measurement), ``tables/assumptions.md`` (every assumption with its
-source, and derived values), ``tables/quoted.md`` (published figures, never mixed with measurements)
-and ``figures/throughput_<layout>_<timing>`` (throughput vs N, log-log).
+source, and derived values), ``tables/quoted.md`` (published figures, never mixed with measurements),
+``figures/throughput_<layout>_<timing>`` (throughput vs N, log-log), the receiver budget
+(``tables/receiver``, ``figures/receiver``) and, for ``cost.receiver_links``, the budget of the measured
+links (``tables/receiver_links``, ``tables/receiver_crossover``, ``figures/receiver_links``).
 """
 
 from __future__ import annotations
@@ -16,14 +18,24 @@ from typing import Any
 import pandas as pd
 
 from ..amc import SolverConfig
-from ..amc.cost import OPAMPS, CostConfig, adc_energy_j, assumption_rows, opamp_power_w
+from ..amc.cost import (
+    OPAMPS,
+    CostConfig,
+    ReceiverConfig,
+    adc_energy_j,
+    assumption_rows,
+    digital_solve_macs,
+    digital_time_energy,
+    opamp_power_w,
+)
+from ..amc.cost.receiver import CLARKE_COHERENCE
 from ..amc.hpmvm import partial_sum_adc_bits
 from ..scenario import CostStudyConfig
 from ..studies import STUDIES
 from ..studies.cost import COLUMNS, crossover_n, scaling_exponents
 from ..studies.digital import best_digital
 from ..studies.quoted import quoted_figures_table
-from .common import ReportContext, Section, new_figure, save_figure, write_table
+from .common import ReportContext, Section, format_table, new_figure, save_figure, write_table
 
 
 def plot_throughput(
@@ -68,9 +80,10 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def assumptions_table(cost: CostConfig, solver: SolverConfig) -> pd.DataFrame:
-    """Every assumption of the cost model (name, value, unit, source), then derived values (``derived.*``)."""
-    rows = [{**r, "value": _fmt(r["value"])} for r in assumption_rows(cost, solver)]
+def assumptions_table(cost: CostConfig, solver: SolverConfig, receiver: ReceiverConfig | None = None) -> pd.DataFrame:
+    """Every assumption of the cost model and the receiver budget (name, value, unit, source), then derived values
+    (``derived.*``)."""
+    rows = [{**r, "value": _fmt(r["value"])} for r in assumption_rows(cost, solver, receiver)]
     derived = [
         ("opamp_power", f"{opamp_power_w(cost) * 1e6:.3g}", "uW", "at gbwp_hz, from the op-amp fields"),
         ("lpinv_adc_energy", f"{adc_energy_j(solver.lpinv.converters.adc_bits, cost) * 1e12:.3g}", "pJ",
@@ -80,6 +93,13 @@ def assumptions_table(cost: CostConfig, solver: SolverConfig) -> pd.DataFrame:
         bits = partial_sum_adc_bits(n, solver)
         derived.append((f"hpmvm_adc_energy(n={n})", f"{adc_energy_j(bits, cost) * 1e12:.3g}", "pJ",
                         f"{bits}-bit partial-sum ADC, per conversion"))  # fmt: skip
+    lu, substitution = (digital_time_energy(m, cost)[1] for m in digital_solve_macs(16))
+    derived += [
+        ("clarke_coherence", f"{CLARKE_COHERENCE}", "-", "coherence time x max Doppler shift, 50 % correlation "
+         "[Rappaport, Wireless Communications, eq. 5.40.c]"),
+        ("digital_fallback(n=16)", f"{lu * 1e9:.3g} + {substitution * 1e9:.3g}", "nJ",
+         "LU (n^3/3 MACs) per fallen-back matrix + two triangular solves (n^2 MACs) per solve, at fp_mac_energy_j"),
+    ]  # fmt: skip
     rows += [{"name": f"derived.{n}", "value": v, "unit": u, "source": s} for n, v, u, s in derived]
     return pd.DataFrame(rows)
 
@@ -153,27 +173,83 @@ def receiver_summary(receiver: pd.DataFrame, quoted: pd.DataFrame) -> str:
     )
 
 
-def plot_receiver(receiver: pd.DataFrame, quoted: pd.DataFrame, path: Path, formats: list[str]) -> None:
-    """Energy per detected bit vs UE speed (writes included), one curve per layers and grouping; quoted ASICs dashed."""
+def plot_receiver(
+    receiver: pd.DataFrame,
+    quoted: pd.DataFrame,
+    path: Path,
+    formats: list[str],
+    keys: tuple[str, ...] = ("users", "subcarriers_per_gram"),
+    label: str = "analog, K = {users}, {subcarriers_per_gram} subcarrier(s)/Gram",
+    dashed: tuple[str, object] | None = None,
+    title: str = "",
+) -> None:
+    """Energy per detected bit vs UE speed (writes included), one curve per value of ``keys`` (named by ``label``,
+    a format string over them; one colour per value of the first key, dashed where column ``dashed[0]`` equals
+    ``dashed[1]``); quoted ASICs as grey lines."""
     fig, axes = new_figure(figsize=(6.4, 4.4))
     ax = axes[0, 0]
     timing = receiver.timing.iloc[0]
-    for (users, group), g in receiver[receiver.timing == timing].groupby(["users", "subcarriers_per_gram"]):
+    mine = receiver[receiver.timing == timing]
+    colors = {v: f"C{i % 10}" for i, v in enumerate(mine[keys[0]].drop_duplicates())}
+    for values, g in mine.groupby(list(keys), sort=False):
         g = g.sort_values("speed_kmh")
-        ax.plot(
-            g.speed_kmh.clip(lower=0.1), g.pj_per_bit, "o-", label=f"analog, K = {users}, {group} subcarrier(s)/Gram"
-        )
+        style = "s--" if dashed is not None and g[dashed[0]].iloc[0] == dashed[1] else "o-"
+        name = label.format(**dict(zip(keys, values, strict=True)))
+        ax.plot(g.speed_kmh.clip(lower=0.1), g.pj_per_bit, style, color=colors[values[0]], label=name)
     for r in quoted[quoted.energy_per_bit_j.notna()].itertuples():
-        ax.axhline(r.energy_per_bit_j * 1e12, color="0.5", ls="--", lw=0.8)
+        ax.axhline(r.energy_per_bit_j * 1e12, color="0.5", ls=":", lw=0.8)
         ax.text(0.11, r.energy_per_bit_j * 1e12, f"{r.design} (quoted)", fontsize=6, va="bottom", color="0.3")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("UE speed (km/h; 0 drawn at 0.1)")
     ax.set_ylabel("energy per detected bit (pJ), writes included")
-    ax.set_title(f"Receiver budget ({timing} timing; model)", fontsize=9)
+    ax.set_title(f"Receiver budget ({timing} timing; model){title}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6)
     save_figure(fig, path, formats)
+
+
+LINK_COLUMNS = [
+    "link", "mode", "timing", "subcarriers_per_gram", "speed_kmh", "iterations", "outage_fraction", "fallback",
+    "rewrite_interval_s", "solves_per_write", "write_w", "solve_w", "fallback_w", "pj_per_bit_solve", "pj_per_bit",
+    "chips",
+]  # fmt: skip
+
+
+CROSSOVER_COLUMNS = [
+    "link", "mode", "subcarriers_per_gram", "iterations", "outage_fraction", "pj_per_bit_static",
+    "pj_per_bit_per_slot", "write_equals_solve_us", "write_equals_solve_kmh", "write_dominates_above_kmh",
+]  # fmt: skip
+
+
+def links_summary(crossover: pd.DataFrame) -> str:
+    """Where the measured links' writes start to cost more than their solves and where their energy per bit
+    crosses the quoted detector ASICs' (``crossover``: the cost study's ``receiver_crossover`` table), with that
+    table for the first timing model (0 km/h: above the ASIC at every speed; inf: at none)."""
+    first = crossover[crossover.timing == crossover.timing.iloc[0]]
+    asics = [c for c in first.columns if c.startswith("above_")]
+    reached = first.write_dominates_above_kmh.dropna()
+    writes = (
+        f"above {reached.min():.3g} km/h for some links"
+        if len(reached)
+        else "at no UE speed: they would at rewrite intervals of "
+        f"{first.write_equals_solve_us.min():.3g}-{first.write_equals_solve_us.max():.3g} us (coherence times of UEs "
+        f"at {first.write_equals_solve_kmh.min():.3g}-{first.write_equals_solve_kmh.max():.3g} km/h), below one slot, "
+        "and a receiver rewrites at most once per slot (one DMRS estimate)"
+    )
+    always = bool((first[asics] == 0).all().all())
+    asic = (
+        "above every quoted detector ASIC at every UE speed, fixed K and adaptive alike"
+        if always
+        else "below some quoted ASIC up to the speeds in the table"
+    )
+    text = (
+        f"Links priced with the iterations measured on them ({first.timing.iloc[0]} timing; sources in "
+        f"`tables/receiver_crossover.csv`): {first.pj_per_bit_static.min():.4g}-{first.pj_per_bit_per_slot.max():.4g} "
+        f"pJ/bit from a static UE to one rewrite per slot. Writes cost more than the solves {writes}. The analog "
+        f"receiver stays {asic} (quoted figures are literature, `tables/quoted.md`)."
+    )
+    return text + "\n\n" + format_table(first[CROSSOVER_COLUMNS + asics]).to_markdown(index=False)
 
 
 def section(ctx: ReportContext) -> Section | None:
@@ -185,7 +261,7 @@ def section(ctx: ReportContext) -> Section | None:
     several = rows.point.nunique() > 1
     shown = rows[[c for c in (["point"] if several else []) + COLUMNS if c in rows.columns]]
     blocks = [("Cost per solve", write_table(shown, tables / "cost", ""))]
-    figures, digital_frames, receivers = [], [], []
+    figures, digital_frames, receivers, links, crossovers = [], [], [], [], []
     for p in ctx.points:
         study = p.scenario.cost
         units = [u for u in STUDIES["cost"].units(p) if ctx.store.has(u)] if study else []
@@ -193,6 +269,9 @@ def section(ctx: ReportContext) -> Section | None:
             digital = ctx.store.extra_table(unit, "digital")
             digital_frames.append(digital.assign(point=p.index) if several else digital)
             receivers.append(ctx.store.extra_table(unit, "receiver").assign(point=p.index))
+            if study.receiver_links:
+                links.append(ctx.store.extra_table(unit, "receiver_links").assign(point=p.index))
+                crossovers.append(ctx.store.extra_table(unit, "receiver_crossover").assign(point=p.index))
             mine = rows[rows.point == p.index]
             title = "Cost study" + (f" (point {p.index})" if several else "")
             blocks.insert(len(blocks) - 1, (title, summary(study, mine, ctx.store.extra_table(unit, "rates"))))
@@ -209,9 +288,21 @@ def section(ctx: ReportContext) -> Section | None:
         first = receiver[receiver.point == receiver.point.iloc[0]]
         plot_receiver(first, quoted, directory / "figures" / "receiver", ctx.formats)
         figures.append("figures/receiver.png")
+    if links:
+        link_rows, crossover = pd.concat(links, ignore_index=True), pd.concat(crossovers, ignore_index=True)
+        shown = link_rows[[c for c in (["point"] if several else []) + LINK_COLUMNS]]
+        write_table(crossover, tables / "receiver_crossover", "", formats=("csv", "md"))
+        write_table(shown, tables / "receiver_links", "")
+        text = links_summary(crossover) + "\n\nEvery link, mode, grouping and UE speed: `tables/receiver_links.md`."
+        blocks.insert(len(blocks) - 1, ("Receiver budget of measured links (model, writes included)", text))
+        first = link_rows[(link_rows.point == link_rows.point.iloc[0]) & (link_rows.subcarriers_per_gram == 1)]
+        plot_receiver(first, quoted, directory / "figures" / "receiver_links", ctx.formats, ("link", "mode"),
+                      "{link}, {mode}", ("mode", "adaptive"), ", one Gram matrix per subcarrier")  # fmt: skip
+        figures.append("figures/receiver_links.png")
     digital = pd.concat(digital_frames, ignore_index=True)
     write_table(digital, tables / "digital", "", formats=("csv", "md"))
     chip = ctx.points[0].scenario
-    write_table(assumptions_table(chip.cost.model, chip.amc), tables / "assumptions", "", formats=("md",))
+    assumptions = assumptions_table(chip.cost.model, chip.amc, chip.cost.receiver)
+    write_table(assumptions, tables / "assumptions", "", formats=("md",))
     write_table(quoted, tables / "quoted", "", formats=("md",))
     return Section(blocks, figures)

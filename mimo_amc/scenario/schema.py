@@ -122,17 +122,18 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _variants(self) -> Scenario:
-        for name in self.detectors.variants:
+        changes = {f"detectors.variants.{name}.amc": v.amc for name, v in self.detectors.variants.items()}
+        for i, link in enumerate(self.cost.receiver_links if self.cost else []):
+            changes[f"cost.receiver_links[{i}].amc"] = link.amc
+        for label, change in changes.items():
             try:
-                self.chip(name)
+                chip_config(change, base=self.amc)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
-                raise ValueError(
-                    f"detectors.variants.{name}.amc: field {where!r} = {short(first.get('input'))}: {first['msg']}"
-                ) from None
+                raise ValueError(f"{label}: field {where!r} = {short(first.get('input'))}: {first['msg']}") from None
             except ValueError as exc:  # an unknown preset
-                raise ValueError(f"detectors.variants.{name}.amc: {exc}") from None
+                raise ValueError(f"{label}: {exc}") from None
         return self
 
     @model_validator(mode="after")

@@ -8,13 +8,13 @@ image or measures anything.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..amc import CostConfig, Section
-from ..amc.config import OuterScheme
-from ..amc.cost import ReceiverConfig
+from ..amc.config import Fallback, OuterScheme
+from ..amc.cost import AdaptiveLoad, ReceiverConfig
 
 BUNDLED_IMAGES = (
     "camera", "astronaut", "coffee", "chelsea", "rocket", "moon", "coins", "page", "text", "brick", "grass",
@@ -126,6 +126,39 @@ class AccuracyConfig(Section):
     layouts: list[Layout] = Field(default_factory=lambda: ["blockamc"], min_length=1)
 
 
+class AdaptiveLoadConfig(Section):
+    """What adaptive iterations measured on a link (one row of a BER study's ``tables/adaptive``)."""
+
+    iterations_mean: float = Field(ge=1, le=1000, description="Analog iterations per solve, mean over solves.")
+    outage_fraction: float = Field(ge=0, le=1, description="Solves handed to the fallback.")
+    matrix_outage_fraction: float | None = Field(
+        None, ge=0, le=1, description="Channel matrices with a fallen-back solve (None: outage_fraction)."
+    )
+    fallback: Fallback = Field(description="The fallback (amc.stopping.fallback).")
+    fallback_iterations_mean: float = Field(
+        0.0, ge=0, le=1000, description="Analog iterations of the fallback's re-solve per fallen-back solve."
+    )
+
+    def load(self) -> AdaptiveLoad:
+        """The budget's :class:`~mimo_amc.amc.cost.AdaptiveLoad`."""
+        return AdaptiveLoad(**self.model_dump())
+
+
+class ReceiverLinkConfig(Section):
+    """A link priced by the receiver budget with the iterations the BER studies measured on it."""
+
+    name: str = Field(min_length=1, max_length=80, description="Label in tables, e.g. '128x8 Rayleigh, 10 dB'.")
+    antennas: int = Field(ge=1, le=4096, description="Base-station antennas M (informative: the chip solves K x K).")
+    users: int = Field(ge=1, le=1024, description="Layers K (n = 2K real unknowns).")
+    bits_per_symbol: int = Field(8, ge=1, le=10, description="Bits per QAM symbol.")
+    iterations: int = Field(ge=1, le=100, description="Fixed-K iterations (the measured parity iteration, or the cap).")
+    adaptive: AdaptiveLoadConfig | None = Field(None, description="Measured adaptive iterations, or None.")
+    amc: dict[str, Any] = Field(
+        default_factory=dict, description="Chip changes on top of the scenario's amc (as a detector variant's)."
+    )
+    source: str = Field(min_length=1, max_length=300, description="Where the measured numbers come from.")
+
+
 class CostStudyConfig(Section):
     """The ``cost`` section: analog cost per solve against digital solves measured on this machine.
 
@@ -151,6 +184,11 @@ class CostStudyConfig(Section):
     bits_per_symbol: int = Field(8, ge=1, le=10, description="For detected bits/s: N = 2K real unknowns.")
     receiver: ReceiverConfig = Field(
         default_factory=ReceiverConfig, description="The uplink load of the receiver budget (writes included)."
+    )
+    receiver_links: list[ReceiverLinkConfig] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Links priced by the receiver budget with measured iterations (fixed K and adaptive).",
     )
 
 

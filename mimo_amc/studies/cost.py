@@ -28,12 +28,22 @@ import torch
 
 from ..amc import AnalogSolver, SolverConfig, default_device, lpinv_settling, operation_counts, solve_cost
 from ..amc.config import OuterScheme
-from ..amc.cost import OPAMPS, CostConfig, OperationCountsLike, detected_bits_per_s, receiver_budget
-from ..scenario import CostStudyConfig, Scenario, SweepPoint
+from ..amc.cost import (
+    OPAMPS,
+    AdaptiveLoad,
+    CostConfig,
+    OperationCountsLike,
+    detected_bits_per_s,
+    receiver_budget,
+    speed_at_energy_kmh,
+)
+from ..amc.cost.receiver import speed_for_coherence_kmh
+from ..scenario import CostStudyConfig, Scenario, SweepPoint, chip_config
 from ..scenario.studies import Layout
 from .accuracy import rayleigh_grams
 from .base import Progress, Unit, UnitResult, section_unit
 from .digital import available_devices, best_digital, measure_digital
+from .quoted import quoted_figures_table
 
 
 def comparison_table(
@@ -230,6 +240,9 @@ def run_cost(study: CostStudyConfig, solver: SolverConfig) -> UnitResult:
     ]
     table = pd.concat(frames, ignore_index=True)
     tables = {"digital": digital, "rates": measured_rates(study, solver), "receiver": receiver_table(study, solver)}
+    if study.receiver_links:
+        links, crossovers = receiver_links_tables(study, solver)
+        tables |= {"receiver_links": links, "receiver_crossover": crossovers}
     return UnitResult(table, tables=tables)
 
 
@@ -246,6 +259,57 @@ def receiver_table(study: CostStudyConfig, solver: SolverConfig) -> pd.DataFrame
                                              study.iterations, model, solver, group)  # fmt: skip
                     rows.append({"timing": timing, "n": n, **asdict(budget)})
     return pd.DataFrame(rows)
+
+
+def detector_asics() -> pd.DataFrame:
+    """The quoted digital MIMO-detector ASICs (QAM detectors with an energy per bit; literature, not measured)."""
+    quoted = quoted_figures_table()
+    return quoted[quoted.config.str.contains("QAM") & quoted.energy_per_bit_j.notna()]
+
+
+def receiver_links_tables(study: CostStudyConfig, solver: SolverConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The receiver budget of every ``cost.receiver_links`` link with its measured iterations, fixed ``K`` and
+    adaptive, per timing model, subcarriers per Gram matrix and UE speed (``receiver_links``); and per link,
+    mode, timing and grouping the energy per bit of a static UE and of one rewrite per slot, the rewrite
+    interval (and the UE speed of that coherence time) at which the writes would cost as much as the solves, and
+    the UE speed above which the energy per bit exceeds each quoted detector ASIC's (``receiver_crossover``;
+    0 = at every speed, inf = at none)."""
+    asics = detector_asics()
+    load = study.receiver
+    rows, crossovers = [], []
+    for link in study.receiver_links:
+        chip = chip_config(link.amc, base=solver)
+        modes: dict[str, AdaptiveLoad | None] = {"fixed": None}
+        if link.adaptive is not None:
+            modes["adaptive"] = link.adaptive.load()
+        for timing in study.timings:
+            model = study.model.model_copy(update={"timing": timing})
+            for mode, adaptive in modes.items():
+                for group in load.subcarriers_per_gram:
+                    kw = {"load": load, "iterations": link.iterations, "cost": model, "solver": chip,
+                          "subcarriers_per_gram": group, "adaptive": adaptive}  # fmt: skip
+                    head = {"link": link.name, "antennas": link.antennas, "mode": mode, "timing": timing}
+                    rows += [
+                        {**head, **asdict(receiver_budget(link.users, link.bits_per_symbol, speed, **kw))}
+                        for speed in load.speeds_kmh
+                    ]
+                    static = receiver_budget(link.users, link.bits_per_symbol, 0.0, **kw)
+                    fast = speed_for_coherence_kmh(load.slot_s / 2, load.carrier_hz)  # rewritten once per slot
+                    per_slot = receiver_budget(link.users, link.bits_per_symbol, fast, **kw)
+                    cross = {**head, "subcarriers_per_gram": group, "iterations": static.iterations,
+                             "outage_fraction": static.outage_fraction, "pj_per_bit_static": static.pj_per_bit,
+                             "pj_per_bit_per_slot": per_slot.pj_per_bit,
+                             "write_equals_solve_us": static.write_equals_solve_coherence_s * 1e6,
+                             "write_equals_solve_kmh": speed_for_coherence_kmh(static.write_equals_solve_coherence_s,
+                                                                               load.carrier_hz),
+                             "write_dominates_above_kmh": static.write_dominates_above_kmh}  # fmt: skip
+                    for asic in asics.itertuples():
+                        pj = asic.energy_per_bit_j * 1e12
+                        name = f"above_{asic.design.split()[0].rstrip(',')}_{pj:.0f}pj_kmh"  # e.g. above_Peng_633pj_kmh
+                        cross[name] = speed_at_energy_kmh(static, per_slot, pj, load.carrier_hz)
+                    cross["source"] = link.source
+                    crossovers.append(cross)
+    return pd.DataFrame(rows), pd.DataFrame(crossovers)
 
 
 class CostStudy:

@@ -56,7 +56,9 @@ def simulate_snr(
         eq.name: GroupedOFDMDetector(
             eq, link.resource_grid, group_symbols=cfg.group_symbols, group_subcarriers=cfg.group_subcarriers
         )
-        for eq in make_detectors(scenario, derive_seed(seed, "detectors"), device, soft_output)
+        for eq in make_detectors(
+            scenario, derive_seed(seed, "detectors"), device, soft_output, link.num_bits_per_symbol
+        )
     }
     tally, estimate_time = BlockTally(), 0.0
     with torch.no_grad():

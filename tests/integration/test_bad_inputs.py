@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 OK = "name: ok\nlink: {num_rx_antennas: 8, num_users: 2, modulation: qpsk, snr_db: [10]}\n"
+LINK = "cost: {receiver_links: [{name: a, antennas: 8, users: 2, iterations: 3, source: s, "
 LAUGHS = "".join(
     f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else '1, 1, 1, 1, 1, 1, 1, 1, 1'}]\n" for i in range(7)
 )
@@ -111,6 +112,15 @@ CLI_CASES = [
     ("variant_name", OK + "detectors: {variants: {'bad name': {}}}\n", [], "variant name"),
     ("variant_bad_field", OK + "detectors: {variants: {v: {amc: {device: {bits: 99}}}}}\n", [], "variants.v.amc"),
     ("image_missing", OK + "image: {source: /nonexistent.png}\n", [], "neither a bundled image"),
+    ("two_tolerances", OK + "amc: {stopping: {noise_fraction: 0.1, ber_change: 0.05}}\n", [], "at most one of"),
+    ("bad_fallback", OK + "amc: {stopping: {fallback: magic}}\n", [], "fallback"),
+    ("link_bad_amc", OK + LINK + "amc: {device: {bits: 99}}}]}\n", [], "cost.receiver_links[0].amc"),
+    (
+        "link_bad_outage",
+        OK + LINK + "adaptive: {iterations_mean: 3, outage_fraction: 2, fallback: digital}}]}\n",
+        [],
+        "outage_fraction",
+    ),
     ("not_a_number", OK + "amc: {damping: fast}\n", [], "damping"),
     ("negative_seed", OK + "monte_carlo: {seed: -1}\n", [], "seed"),
     ("bad_modulation", "name: x\nlink: {modulation: 1024qam, snr_db: [1]}\n", [], "modulation"),

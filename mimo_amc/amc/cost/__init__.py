@@ -1,5 +1,6 @@
 """Circuit cost model of the chip: parameters (:mod:`.params`), circuit primitives
-(:mod:`.circuit`), the cost of one solve (:mod:`.solve`) and of writing one matrix (:mod:`.write`).
+(:mod:`.circuit`), the cost of one solve (:mod:`.solve`), of writing one matrix (:mod:`.write`) and a
+receiver's budget (:mod:`.receiver`).
 Comparison tables, measured digital baselines and quoted literature figures are not the chip's
 and live in :mod:`mimo_amc.studies`.
 """
@@ -17,14 +18,30 @@ from .circuit import (
     time_constant_s,
 )
 from .params import FAST_GBWP_HZ, MEASURED_GBWP_HZ, OPAMPS, CostConfig, ReceiverConfig, assumption_rows
-from .receiver import ReceiverBudget, coherence_time_s, receiver_budget
-from .solve import OperationCountsLike, SolveCost, detected_bits_per_s, solve_cost
+from .receiver import (
+    AdaptiveLoad,
+    ReceiverBudget,
+    coherence_time_s,
+    fallback_cost,
+    receiver_budget,
+    speed_at_energy_kmh,
+)
+from .solve import (
+    OperationCountsLike,
+    SolveCost,
+    detected_bits_per_s,
+    digital_solve_macs,
+    digital_time_energy,
+    expected_solve_cost,
+    solve_cost,
+)
 from .write import WriteCost, acceptance_range, pulse_energy_j, pulses_per_cell, verify_energy_j, write_cost
 
 __all__ = [
     "FAST_GBWP_HZ",
     "MEASURED_GBWP_HZ",
     "OPAMPS",
+    "AdaptiveLoad",
     "CostConfig",
     "LPINVSettling",
     "OperationCountsLike",
@@ -40,6 +57,10 @@ __all__ = [
     "coherence_time_s",
     "dac_energy_j",
     "detected_bits_per_s",
+    "digital_solve_macs",
+    "digital_time_energy",
+    "expected_solve_cost",
+    "fallback_cost",
     "lpinv_settling",
     "opamp_power_w",
     "operation_times",
@@ -48,6 +69,7 @@ __all__ = [
     "receiver_budget",
     "settling_time_s",
     "solve_cost",
+    "speed_at_energy_kmh",
     "time_constant_s",
     "verify_energy_j",
     "write_cost",

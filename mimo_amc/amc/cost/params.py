@@ -210,7 +210,10 @@ class CostConfig(Section):
         "-",
         "Programming error after the first (unverified) pulse, std as a fraction of g_max. Assumption: "
         "10 %, the order of one-shot multilevel RRAM spreads (CrossSim RRAMMilo after programming: "
-        "1.2-8.7 %).",
+        "1.2-8.7 %). No published count of write-verify pulses per tolerance was found to calibrate this "
+        "and write_verify_shrink against (NeuRRAM, Wan et al. Nature 2022, Ext. Data Fig. 3f, shows the "
+        "distribution only as a figure; aihwkit's CMO model states that a narrower acceptance range takes "
+        "more iterations, without a number).",
         gt=0,
         le=1,
     )
@@ -302,9 +305,18 @@ class ReceiverConfig(Section):
         return values
 
 
-def assumption_rows(cost: CostConfig, solver: SolverConfig) -> list[dict[str, Any]]:
-    """Every assumption as ``{name, value, unit, source}``: the :class:`CostConfig` fields, then the
-    chip fields the model prices (``solver.*``).
+RECEIVER_UNITS: dict[str, str] = {
+    "subcarriers": "-", "symbols_per_slot": "-", "slot_s": "s", "carrier_hz": "Hz", "subcarriers_per_gram": "-",
+    "speeds_kmh": "km/h",
+}  # fmt: skip
+"""Units of the :class:`ReceiverConfig` fields in the assumptions table."""
+
+
+def assumption_rows(
+    cost: CostConfig, solver: SolverConfig, receiver: ReceiverConfig | None = None
+) -> list[dict[str, Any]]:
+    """Every assumption as ``{name, value, unit, source}``: the :class:`CostConfig` fields, the chip fields the
+    model prices (``solver.*``) and, when given, the receiver budget's load (``receiver.*``).
 
     Example:
         >>> rows = assumption_rows(CostConfig(), SolverConfig())
@@ -323,4 +335,9 @@ def assumption_rows(cost: CostConfig, solver: SolverConfig) -> list[dict[str, An
             model = getattr(model, p)
         info = type(model).model_fields[leaf]
         rows.append({"name": f"solver.{path}", "value": getattr(model, leaf), "unit": unit, "source": info.description})
+    for name, info in ReceiverConfig.model_fields.items() if receiver is not None else ():
+        unit = RECEIVER_UNITS[name]
+        rows.append(
+            {"name": f"receiver.{name}", "value": getattr(receiver, name), "unit": unit, "source": info.description}
+        )
     return rows

@@ -268,3 +268,53 @@ def detected_bits_per_s(solves_per_s: float, users: int, bits_per_symbol: int) -
         64000000.0
     """
     return solves_per_s * users * bits_per_symbol
+
+
+def expected_solve_cost(
+    n: int, iterations_mean: float, cost: CostConfig | None = None, solver: SolverConfig | None = None
+) -> tuple[float, float]:
+    """Mean ``(time_s, energy_j)`` of solves that run ``iterations_mean`` outer iterations on average.
+
+    The cost of ``k`` iterations is affine in ``k`` for Richardson and FCG (the same operations every
+    iteration after the first), so the mean cost of any distribution of ``k`` is the cost at its mean:
+    linear interpolation between the neighbouring whole counts. For FGMRES (dot products growing with ``k``)
+    it is an approximation.
+
+    Example:
+        >>> t, e = expected_solve_cost(16, 2.5, CostConfig(timing="fixed"))
+        >>> lo, hi = solve_cost(16, 2, CostConfig(timing="fixed")), solve_cost(16, 3, CostConfig(timing="fixed"))
+        >>> round(t / ((lo.time_s + hi.time_s) / 2), 12), round(e / ((lo.energy_j + hi.energy_j) / 2), 12)
+        (1.0, 1.0)
+    """
+    if not iterations_mean >= 1:
+        raise ValueError(f"iterations_mean must be >= 1; got {iterations_mean}")
+    low = math.floor(iterations_mean)
+    frac = iterations_mean - low
+    a = solve_cost(n, low, cost, solver)
+    if frac == 0:
+        return a.time_s, a.energy_j
+    b = solve_cost(n, low + 1, cost, solver)
+    return a.time_s + frac * (b.time_s - a.time_s), a.energy_j + frac * (b.energy_j - a.energy_j)
+
+
+def digital_solve_macs(n: int) -> tuple[float, float]:
+    """Multiply-adds of a digital solve of an ``n x n`` real system: ``(factorisation, substitution)`` =
+    ``(n^3 / 3, n^2)`` (LU, then the two triangular solves of one right-hand side).
+
+    Example:
+        >>> digital_solve_macs(16)
+        (1365.3333333333333, 256)
+    """
+    return n**3 / 3, n**2
+
+
+def digital_time_energy(macs: float, cost: CostConfig) -> tuple[float, float]:
+    """``(time_s, energy_j)`` of ``macs`` fp32 multiply-adds on the chip's digital unit (``digital_lanes`` at
+    ``digital_clock_hz``, ``fp_mac_energy_j`` each [Horowitz14]).
+
+    Example:
+        >>> t, e = digital_time_energy(1600, CostConfig())
+        >>> round(t * 1e9, 6), round(e * 1e9, 6)
+        (100.0, 7.36)
+    """
+    return macs / cost.digital_lanes / cost.digital_clock_hz, macs * cost.fp_mac_energy_j

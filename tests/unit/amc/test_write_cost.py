@@ -94,4 +94,8 @@ def test_write_assumptions_in_table() -> None:
     for field in ("write_first_sigma", "write_verify_shrink", "write_pulse_s", "endurance_cycles"):
         assert names[field]["source"]
     assert "StanfordRRAM" in names["write_pulse_s"]["source"]
+    # No published pulses-per-tolerance figure was found: the pulse-count model is stated as an assumption.
+    assert "Assumption" in names["write_first_sigma"]["source"]
+    assert "No published count of write-verify pulses" in names["write_first_sigma"]["source"]
+    assert "assumption" in names["write_verify_shrink"]["source"]
     assert names["solver.hpmvm.prog_sigma"]["value"] == 1e-4

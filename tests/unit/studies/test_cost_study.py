@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
 from mimo_amc.amc import CostConfig, SolverConfig, solve_cost
+from mimo_amc.amc.cost import ReceiverConfig, coherence_time_s, receiver_budget
 from mimo_amc.report.cost import assumptions_table, plot_throughput
 from mimo_amc.runner import run_scenario
-from mimo_amc.scenario import scenario_from_dict, sweep_points
+from mimo_amc.scenario import CostStudyConfig, load_scenario, scenario_from_dict, sweep_points
 from mimo_amc.store import ResultStore
 from mimo_amc.studies import STUDIES
-from mimo_amc.studies.cost import comparison_table, crossover_n, scaling_exponents
+from mimo_amc.studies.cost import comparison_table, crossover_n, receiver_links_tables, scaling_exponents
 from mimo_amc.studies.digital import measure_digital
 from mimo_amc.studies.quoted import quoted_figures_table
 
 FIXED = CostConfig(timing="fixed")
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_measure_digital_tiny() -> None:
@@ -87,7 +90,10 @@ def test_crossover_and_scaling() -> None:
 def test_cost_study_runs_as_a_resumable_unit_with_tables_figures_and_scaling(tmp_path):
     """A scenario with only a tiny ``cost`` section: one unit, its tables and figures, and the paper's scaling."""
     out = tmp_path / "out"
-    study = {"sizes": [8, 16, 32, 64], "iterations": 3, "schemes": ["richardson", "fcg"], "digital_batches": [64]}
+    link = {"name": "128x8", "antennas": 128, "users": 8, "iterations": 4, "source": "test",
+            "adaptive": {"iterations_mean": 3.5, "outage_fraction": 0.01, "fallback": "digital"}}  # fmt: skip
+    study = {"sizes": [8, 16, 32, 64], "iterations": 3, "schemes": ["richardson", "fcg"], "digital_batches": [64],
+             "receiver_links": [link]}  # fmt: skip
     scenario = scenario_from_dict(
         {"name": "c", "link": {"snr_db": []}, "cost": study, "output": {"directory": str(out)}}, "cost.yaml"
     )
@@ -101,7 +107,9 @@ def test_cost_study_runs_as_a_resumable_unit_with_tables_figures_and_scaling(tmp
     assert {"layout", "n", "median", "p10", "unstable"} <= set(store.extra_table(unit, "rates").columns)
     for name in ("cost.parquet", "cost.csv", "report.md", "tables/cost.md", "tables/cost.tex", "tables/cost.csv",
                  "tables/digital.md", "tables/digital.csv", "tables/assumptions.md", "tables/quoted.md",
-                 "figures/throughput_monolithic_fixed.png", "figures/throughput_blockamc_settling.pdf"):  # fmt: skip
+                 "figures/throughput_monolithic_fixed.png", "figures/throughput_blockamc_settling.pdf",
+                 "tables/receiver_links.md", "tables/receiver_crossover.csv",
+                 "figures/receiver_links.png"):  # fmt: skip
         assert (out / name).is_file(), name
     assert not (out / "cost.md").exists() and not (out / "results.parquet").exists()
     table = pd.read_csv(out / "tables/cost.csv")
@@ -129,9 +137,66 @@ def test_cost_study_runs_as_a_resumable_unit_with_tables_figures_and_scaling(tmp
     report = (out / "report.md").read_text()
     assert "## Cost study" in report and "crossover N" in report
     assert "figures/throughput_blockamc_fixed.png" in report
+    assert "## Receiver budget of measured links" in report and "above every quoted detector ASIC" in report
     assumptions = (out / "tables/assumptions.md").read_text()
     assert re.search(r"\| solver\.lpinv\.converters\.adc_bits +\| 8 +\| bit +\|", assumptions)
     # Resumable: the finished unit is skipped.
     again = run_scenario(scenario, progress=False, threads=1, report=False)
     assert (again.computed, again.skipped) == (0, 1)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "cost.parquet"), stored)
+
+
+def _links_study(**receiver) -> CostStudyConfig:
+    links = [
+        {"name": "a", "antennas": 128, "users": 8, "iterations": 4, "source": "test",
+         "adaptive": {"iterations_mean": 3.5, "outage_fraction": 0.01, "matrix_outage_fraction": 0.02,
+                      "fallback": "digital"}},
+        {"name": "b", "antennas": 64, "users": 8, "iterations": 4, "source": "test", "amc": {"device": {"bits": 4}}},
+    ]  # fmt: skip
+    return CostStudyConfig(timings=["fixed"], receiver=ReceiverConfig(**receiver), receiver_links=links)
+
+
+def test_receiver_links_tables_are_the_budgets_of_each_link_and_mode() -> None:
+    study = _links_study(speeds_kmh=[0.0, 3.0], subcarriers_per_gram=[12])
+    rows, cross = receiver_links_tables(study, SolverConfig())
+    assert len(rows) == (2 + 1) * 2 and rows[["link", "mode"]].drop_duplicates().values.tolist() == [
+        ["a", "fixed"], ["a", "adaptive"], ["b", "fixed"]
+    ]  # fmt: skip
+    load, cost = study.receiver, study.model.model_copy(update={"timing": "fixed"})
+    adaptive = study.receiver_links[0].adaptive.load()
+    walking = receiver_budget(8, 8, 3.0, load, 4, cost, SolverConfig(), 12, adaptive)
+    row = rows[(rows.link == "a") & (rows["mode"] == "adaptive") & (rows.speed_kmh == 3.0)].iloc[0]
+    assert row.pj_per_bit == pytest.approx(walking.pj_per_bit) and row.iterations == 3.5
+    four_bit = receiver_budget(8, 8, 0.0, load, 4, cost, SolverConfig.model_validate({"device": {"bits": 4}}), 12)
+    assert rows[(rows.link == "b") & (rows.speed_kmh == 0)].pj_per_bit.iloc[0] == pytest.approx(four_bit.pj_per_bit)
+    assert four_bit.pj_per_bit != pytest.approx(rows[(rows.link == "a") & (rows.speed_kmh == 0)].pj_per_bit.iloc[0])
+    # The crossover table: static and once-per-slot energies, the write-equals-solve interval and its speed, and
+    # every quoted detector ASIC (all below the analog receiver: exceeded at every speed, 0 km/h).
+    c = cross[(cross.link == "a") & (cross["mode"] == "adaptive")].iloc[0]
+    assert c.pj_per_bit_static == pytest.approx(receiver_budget(8, 8, 0.0, load, 4, cost, SolverConfig(), 12,
+                                                                adaptive).pj_per_bit)  # fmt: skip
+    assert c.write_equals_solve_us == pytest.approx(walking.write_equals_solve_coherence_s * 1e6)
+    assert coherence_time_s(c.write_equals_solve_kmh, load.carrier_hz) == pytest.approx(c.write_equals_solve_us * 1e-6)
+    asic = [col for col in cross.columns if col.startswith("above_")]
+    assert asic == ["above_Peng_633pj_kmh", "above_Tang_80pj_kmh", "above_Jeon_427pj_kmh"]
+    assert (cross[asic] == 0).all().all()
+
+
+def test_paper_cost_links_carry_the_committed_measurements() -> None:
+    """Each receiver link of scenarios/paper_cost.yaml holds the adaptive row of the results folder its source
+    names, and its fixed K is that row's fixed-K parity iteration (the cap where there is none)."""
+    scenario = load_scenario(ROOT / "scenarios" / "paper_cost.yaml")
+    pattern = re.compile(r"results/(\S+): (\S+) at (-?[\d.]+) dB(?:, (\S+?))?(?: \(|$)")
+    assert scenario.cost is not None and len(scenario.cost.receiver_links) >= 4
+    for link in scenario.cost.receiver_links:
+        folder, detector, snr, point = pattern.match(link.source).groups()
+        table = pd.read_csv(ROOT / "results" / folder / "tables" / "adaptive.csv")
+        row = table[(table.detector == detector) & (table.snr_db == float(snr)) & (table.point == (point or folder))]
+        assert len(row) == 1, link.name
+        row = row.iloc[0]
+        for field in ("iterations_mean", "outage_fraction", "matrix_outage_fraction", "fallback_iterations_mean"):
+            assert getattr(link.adaptive, field) == pytest.approx(row[field], rel=1e-5), (link.name, field)
+        assert link.adaptive.fallback == row.fallback
+        cap = int(pd.read_csv(ROOT / "results" / folder / "results.csv").iteration.max())
+        fixed = row.fixed_parity_iteration
+        assert link.iterations == (cap if str(fixed).startswith("none") else int(fixed)), link.name
