@@ -5,7 +5,8 @@ The public API, importable from the package top level (loaded on first use, so t
 
 * solver: :class:`AnalogSolver`, :class:`SolverConfig`, :class:`HPINVResult` (:mod:`mimo_amc.amc`);
 * link and detectors: :class:`LinkConfig`, :class:`Uplink`, :class:`AnalogEqualizer`,
-  :class:`DigitalEqualizer`, :class:`NearestPointSlicer` (:mod:`mimo_amc.link`, :mod:`mimo_amc.detect`);
+  :class:`DigitalEqualizer`, :class:`EqualizerBlock` (either as a ``sionna.phy.Block``),
+  :class:`NearestPointSlicer` (:mod:`mimo_amc.link`, :mod:`mimo_amc.detect`);
 * experiments: :class:`MonteCarloConfig`, :func:`load_scenario`, :class:`Scenario` (:mod:`mimo_amc.scenario`),
   :func:`simulate_snr` (:mod:`mimo_amc.studies.ber`), :func:`run_scenario` (:mod:`mimo_amc.runner`).
 
@@ -32,6 +33,7 @@ _API = {
     "Uplink": "link",
     "AnalogEqualizer": "detect",
     "DigitalEqualizer": "detect",
+    "EqualizerBlock": "detect",
     "NearestPointSlicer": "detect",
     "simulate_snr": "studies.ber",
     "run_scenario": "runner",

@@ -21,7 +21,7 @@ SPD matrices such as Gram matrices) or flexible GMRES (``"fgmres"``); see
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import torch
@@ -85,6 +85,15 @@ class HPINVResult:
     _system: ProgrammedSystem = field(repr=False)
     stopped: AdaptiveOutcome | None = None
 
+    def leading(self, count: int) -> HPINVResult:
+        """The result of the first ``count`` right-hand sides per matrix of a multi-right-hand-side solve
+        (``iterates [..., R, K, n]``), e.g. to drop auxiliary columns solved on the same write."""
+        if self.iterates.dim() != self.residual_norms.dim() + 1 or self.singular.dim() != self.residual_norms.dim() - 2:
+            raise ValueError("leading() needs a solve with R right-hand sides per matrix (b of shape [..., R, n])")
+        stopped = None if self.stopped is None else self.stopped.leading(count)
+        return replace(self, iterates=self.iterates[..., :count, :, :],
+                       residual_norms=self.residual_norms[..., :count, :], stopped=stopped)  # fmt: skip
+
     @property
     def solution(self) -> torch.Tensor:
         """``[..., n]`` (or ``[..., R, n]``): the adaptive solution when a stopping rule is set, else ``x_K``."""
@@ -128,6 +137,16 @@ class AdaptiveOutcome:
     fallback: torch.Tensor
     fallback_iterations: torch.Tensor
     method: str
+
+    def leading(self, count: int) -> AdaptiveOutcome:
+        """The outcome of the first ``count`` of ``R`` right-hand sides per matrix."""
+        return AdaptiveOutcome(
+            self.solution[..., :count, :],
+            self.iterations[..., :count],
+            self.fallback[..., :count],
+            self.fallback_iterations[..., :count],
+            self.method,
+        )
 
     def squeezed(self) -> AdaptiveOutcome:
         """The outcome of a single right-hand side per matrix (the ``R = 1`` dimension removed)."""

@@ -6,13 +6,14 @@ and additionally offers :meth:`Equalizer.detect`, which returns every iterate ``
 that one run evaluates every iteration count. All of them solve the Gram system of
 :mod:`mimo_amc.detect.gram` (its docstring states the shapes, block fading and the noise model).
 
-**Effective noise** ``no_eff`` is that of the exact detector (ZF: ``N0 [A^-1]_kk``; MMSE:
-``1 / (1 - N0 [A^-1]_kk) - 1``), computed digitally from the exact inverse for the digital,
-iterative and analog detectors alike (one ``K x K`` inverse per Gram matrix, digital work). It
-does not include the residual solver error of an iterative or analog solve, so the soft outputs of
-early iterates are overconfident. The analog detector's ``soft_output="residual"`` adds, per
-received vector, stream and iterate, the squared solver error estimated from what the chip
-measures (:class:`AnalogEqualizer`).
+**Effective noise** ``no_eff`` (:attr:`Detection.no_eff`) is that of the exact detector (ZF:
+``N0 [A^-1]_kk``; MMSE: ``1 / (1 - N0 [A^-1]_kk) - 1``), computed from one digital ``K x K``
+inverse per Gram matrix for every detector. It does not include the remaining solver error of an
+iterative or analog solve, so the soft outputs of early iterates are overconfident. The analog
+detector's ``soft_output="residual"`` instead builds calibrated soft outputs from what the chip
+computes, with no exact inverse: its own estimate of ``diag(A^-1)`` (the unit vectors solved once
+per written matrix) and, per received vector, stream and iterate, the squared solver error
+estimated from the residual it measures (:class:`AnalogEqualizer`).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from sionna.phy.mimo import lmmse_equalizer, zf_equalizer
 from ..amc import (
     DEFAULT_ITERATIONS,
     AnalogSolver,
+    OperationCounts,
     ProgrammedSystem,
     SolverConfig,
     complex_to_real_matrix,
     complex_to_real_vector,
+    operation_counts,
     real_to_complex_vector,
 )
 from ..scenario.detectors import Kind
@@ -42,6 +45,13 @@ def check_kind(kind: str) -> Kind:
     if kind not in ("zf", "mmse"):
         raise ValueError(f"kind must be 'zf' or 'mmse' (lower case); got {kind!r}")
     return kind  # type: ignore[return-value]
+
+
+def check_soft_output(soft_output: str) -> Literal["exact", "residual"]:
+    """``soft_output`` if it is ``"exact"`` or ``"residual"``, else a ValueError naming the value."""
+    if soft_output not in ("exact", "residual"):
+        raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
+    return soft_output  # type: ignore[return-value]
 
 
 class Equalizer:
@@ -73,8 +83,8 @@ class Equalizer:
         if precision not in ("single", "double"):
             raise ValueError(f"precision must be 'single', 'double' or None; got {precision!r}")
         cdtype, dtype = (torch.complex64, torch.float32) if precision == "single" else (torch.complex128, torch.float64)
-        d = self.detect(y, h, s)
-        return d.x_hat[..., -1, :].to(y.device, cdtype), d.soft_no_eff[..., -1, :].to(y.device, dtype)
+        x_hat, no_eff = self.detect(y, h, s).soft_output
+        return x_hat[..., -1, :].to(y.device, cdtype), no_eff[..., -1, :].to(y.device, dtype)
 
 
 class DigitalEqualizer(Equalizer):
@@ -137,20 +147,28 @@ class AnalogEqualizer(Equalizer):
             draws fresh programming errors (a new chip write) and read noise. Default:
             ``sionna.phy.config.seed`` (random when that is None too).
         name: Name in result tables (default ``analog_<kind>``), e.g. to compare chip variants.
-        soft_output: ``"exact"``: the exact detector's ``no_eff`` for every iterate; ``"residual"``:
-            also :attr:`Detection.no_eff_residual` (what ``__call__`` then returns), the exact
-            ``no_eff`` plus ``|e_k|^2`` per received vector, stream and iterate, with the solver error
-            estimated as ``e_k = LP-INV(r_k)``, ``r_k = b - HP-MVM(x_k)`` (in the solver's equilibrated
-            coordinates): the measured residual mapped through one more LP-INV application.
+        soft_output: ``"exact"``: the exact detector's ``no_eff`` (digital inverse) for every iterate;
+            ``"residual"``: also the calibrated pair :attr:`Detection.x_hat_residual`,
+            :attr:`Detection.no_eff_residual` (what ``__call__`` then returns), from the chip alone (below).
         bits_per_symbol: Bits per constellation symbol, for a stopping rule whose tolerance is derived from
             the constellation (``stopping.ber_change``, :mod:`mimo_amc.detect.tolerance`); None otherwise.
 
-    **Cost of the calibration.** ``LP-INV(r_k)`` is the preconditioned residual that Richardson and
-    FCG compute at the start of iteration ``k + 1`` anyway (Richardson's step ``x_{k+1} - x_k`` for
-    ``damping = 1``), and ``r_k`` is measured by every scheme; so the estimates of iterates
-    ``1..K-1`` cost no analog operation and that of the last iterate one LP-INV application per
-    received vector (the simulation draws them afresh, with their own read noise). The exact
-    ``no_eff`` it adds to still needs ``diag(A^-1)``: one digital ``K x K`` inverse per written matrix.
+    **The calibrated soft outputs** (``soft_output="residual"``) use no exact inverse. Per written
+    matrix the chip also solves the ``K`` unit vectors ``e_j`` (beside the received vectors: same write,
+    same ``iterations``, same stopping rule with its fixed ``tol``): entry ``j`` of the iterate-``k``
+    solution of ``e_j`` is the chip's estimate of ``[A^-1]_jj``, from which iterate ``k``'s MMSE gain
+    and noise term follow
+    (:meth:`~mimo_amc.detect.gram.GramSystem.calibrate`, which clips it to the bounds every such ``A``
+    satisfies). The solver error of iterate ``k`` of each received vector is estimated as
+    ``e_k = LP-INV(r_k)``, ``r_k = b - HP-MVM(x_k)`` (equilibrated coordinates), and ``|e_k|^2`` is added.
+
+    **Cost of the calibration** (:meth:`operations`). Per written matrix, ``K`` more solves of
+    ``k`` iterations each (``K k`` LP-INV and ``K k`` HP-MVM for Richardson), amortised over the
+    matrix's received vectors; per received vector, one LP-INV: ``LP-INV(r_k)`` is the preconditioned
+    residual that Richardson and FCG compute at the start of iteration ``k + 1`` anyway, and ``r_k`` is
+    measured by every scheme (the simulation draws them afresh, with their own read noise). With one
+    write per resource element (Sionna's per-RE equalization) the ``K`` unit-vector solves are not
+    amortised: ``K + 1`` solves per received vector instead of one.
 
     Example:
         >>> eq = AnalogEqualizer("zf", SolverConfig(), iterations=4, device="cpu", seed=0)
@@ -177,10 +195,8 @@ class AnalogEqualizer(Equalizer):
         self.kind = check_kind(kind)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"iterations must be a whole number >= 1; got {iterations!r}")
-        if soft_output not in ("exact", "residual"):
-            raise ValueError(f"soft_output must be 'exact' or 'residual'; got {soft_output!r}")
         self.iterations = iterations
-        self.soft_output = soft_output
+        self.soft_output = check_soft_output(soft_output)
         self.bits_per_symbol = bits_per_symbol
         self.solver = AnalogSolver(
             config,
@@ -199,17 +215,55 @@ class AnalogEqualizer(Equalizer):
         dev = self.solver.device
         system = GramSystem.build(y.to(dev), h.to(dev), s.to(dev), self.kind, torch.complex128)
         chip = self.solver.program(complex_to_real_matrix(system.gram))
-        rhs = complex_to_real_vector(system.rhs)
+        rhs = complex_to_real_vector(system.rhs)  # [*, R, 2K]
+        r, k = rhs.shape[-2], system.gram.shape[-1]
+        calibrated = self.soft_output == "residual"
+        if calibrated:  # the K unit vectors: K more right-hand sides of the same write (diag(A^-1), below)
+            rhs = torch.cat([rhs, complex_to_real_vector(system.unit_rhs())], dim=-2)
         rule = self.solver.config.stopping
         tol = None if rule is None else stopping_tolerance(system, rule, self.bits_per_symbol)
-        result = chip.solve(rhs, self.iterations, tol)
-        if result.stopped is not None:  # adaptive: one solution per vector, at the cap's position
-            reported, its = result.stopped.solution.unsqueeze(-2), (self.iterations,)
+        if tol is not None and calibrated:  # the unit vectors carry no noise: the rule's fixed tolerance
+            tol = torch.cat([tol, tol.new_full((*tol.shape[:-1], k), rule.tol)], dim=-1)
+        solved = chip.solve(rhs, self.iterations, tol)
+        if solved.stopped is not None:  # adaptive: one solution per vector, at the cap's position
+            every, its = solved.stopped.solution.unsqueeze(-2), (self.iterations,)
         else:
-            reported, its = result.iterates, tuple(range(1, result.iterates.shape[-2] + 1))
-        error = None if self.soft_output == "exact" else real_to_complex_vector(solver_error(chip, rhs, reported))
-        d = system.finish(real_to_complex_vector(reported), error)
-        return Detection(d.x_hat, d.no_eff, its, result, d.no_eff_residual)
+            every, its = solved.iterates, tuple(range(1, solved.iterates.shape[-2] + 1))
+        result, reported = solved.leading(r), every[..., :r, :, :]
+        z = real_to_complex_vector(reported)
+        d = system.finish(z)
+        if not calibrated:
+            return Detection(d.x_hat, d.no_eff, its, result)
+        diag_inv = every[..., r:, :, :k].diagonal(dim1=-3, dim2=-1)  # [*, I, K]: entry j of the solution of e_j
+        error = real_to_complex_vector(solver_error(chip, rhs[..., :r, :], reported))
+        x_cal, no_eff_cal = system.calibrate(z, diag_inv, error)
+        return Detection(d.x_hat, d.no_eff, its, result, x_cal, no_eff_cal)
+
+    def operations(
+        self, iteration: int, vectors: int, matrices: int, streams: int, calibrated: bool
+    ) -> OperationCounts:
+        """Operations of a receiver that stops at iterate ``iteration`` (1-based), in total over ``matrices``
+        written matrices and the ``vectors`` received vectors solved against them.
+
+        Args:
+            iteration: ``k``: every solve runs iterations ``1..k`` of ``config.outer``
+                (:func:`~mimo_amc.amc.operation_counts`; with a stopping rule the cap, an upper bound).
+            vectors: Received vectors (all matrices together).
+            matrices: Written matrices.
+            streams: ``K`` (the complex system's size).
+            calibrated: Add the calibration: ``K`` unit-vector solves per matrix, one LP-INV per vector.
+
+        Example:
+            >>> AnalogEqualizer("mmse", device="cpu", seed=0).operations(3, 100, 2, 4, calibrated=True)
+            OperationCounts(lpinv=424, hpmvm=324, dot_products=0)
+        """
+        steps = [operation_counts(self.solver.config.outer, j, 2 * streams) for j in range(1, iteration + 1)]
+        solves = vectors + (matrices * streams if calibrated else 0)
+        return OperationCounts(
+            lpinv=solves * sum(c.lpinv for c in steps) + (vectors if calibrated else 0),
+            hpmvm=solves * sum(c.hpmvm for c in steps),
+            dot_products=solves * sum(c.dot_products for c in steps),
+        )
 
 
 def solver_error(chip: ProgrammedSystem, b: torch.Tensor, iterates: torch.Tensor) -> torch.Tensor:

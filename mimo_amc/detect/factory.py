@@ -34,7 +34,8 @@ def build_detector(
         solver: Chip of an analog detector (default :class:`SolverConfig`).
         device: Device of the analog solver.
         seed: Seed of the analog solver.
-        soft_output: Effective noise of an analog detector (see :class:`AnalogEqualizer`).
+        soft_output: Soft outputs of an analog or iterative detector (see :class:`AnalogEqualizer`,
+            :class:`IterativeEqualizer`).
         bits_per_symbol: The link's bits per symbol (an analog detector's constellation-derived stopping tolerance).
     """
     if info.family == "sionna":
@@ -46,7 +47,7 @@ def build_detector(
             info.kind, solver, iterations=iterations, device=device, seed=seed, name=info.name,
             soft_output=soft_output, bits_per_symbol=bits_per_symbol,
         )  # fmt: skip
-    return IterativeEqualizer(info.method, info.kind, iterations)  # type: ignore[arg-type]
+    return IterativeEqualizer(info.method, info.kind, iterations, soft_output)  # type: ignore[arg-type]
 
 
 def make_detector(
@@ -76,8 +77,8 @@ def make_detectors(
     bits_per_symbol: int | None = None,
 ) -> list[Equalizer]:
     """Every detector of a scenario (``detectors.names``, then the analog variants), each seeded from ``seed``
-    (``soft_output``: of the analog detectors; ``bits_per_symbol``: of the constellation detected, default the
-    link's)."""
+    (``soft_output``: of the analog and iterative detectors; ``bits_per_symbol``: of the constellation detected,
+    default the link's)."""
     names = [*scenario.detectors.names, *scenario.detectors.variants]
     return [
         build_detector(

@@ -32,28 +32,32 @@ class Detection:
     """Output of :meth:`Equalizer.detect`.
 
     Attributes:
-        x_hat: ``[..., I, K]`` complex128 estimates, one per reported iteration.
+        x_hat: ``[..., I, K]`` complex128 estimates, one per reported iteration (MMSE: unbiased with the
+            exact gain).
         no_eff: ``[..., K]`` float64 effective noise variance of the exact detector.
         iterations: the ``I`` iteration counts of ``x_hat`` (``(0,)`` for one-shot detectors).
         solver_result: the analog solve (per channel realisation: ``contraction``,
             ``converged``, ``hpmvm_tv_bound``; computed on access), or None.
-        no_eff_residual: ``[..., I, K]`` float64 calibrated effective noise of every iterate: ``no_eff``
-            plus the squared solver error of that estimate as the chip measures it (see
-            :class:`~mimo_amc.detect.AnalogEqualizer`, ``soft_output="residual"``), or None.
+        x_hat_residual: ``[..., I, K]`` the same iterates unbiased with the detector's own estimate of
+            ``diag(A^-1)`` (equal to ``x_hat`` for ZF), or None.
+        no_eff_residual: ``[..., I, K]`` float64 calibrated effective noise of every iterate, built from what
+            the detector itself computes: its estimate of ``diag(A^-1)`` and of the solver error of that
+            iterate (:meth:`GramSystem.calibrate`; ``soft_output="residual"``), or None.
     """
 
     x_hat: torch.Tensor
     no_eff: torch.Tensor
     iterations: tuple[int, ...]
     solver_result: HPINVResult | None = None
+    x_hat_residual: torch.Tensor | None = None
     no_eff_residual: torch.Tensor | None = None
 
     @property
-    def soft_no_eff(self) -> torch.Tensor:
-        """The effective noise of the soft outputs, ``[..., I, K]``: calibrated when available, else exact."""
-        if self.no_eff_residual is not None:
-            return self.no_eff_residual
-        return self.no_eff.unsqueeze(-2).expand(self.x_hat.shape)
+    def soft_output(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x_hat, no_eff)``, both ``[..., I, K]``: the calibrated pair when available, else the exact one."""
+        if self.no_eff_residual is not None and self.x_hat_residual is not None:
+            return self.x_hat_residual, self.no_eff_residual
+        return self.x_hat, self.no_eff.unsqueeze(-2).expand(self.x_hat.shape)
 
 
 @dataclass(frozen=True)
@@ -116,29 +120,58 @@ class GramSystem:
         """``[*, R, <trailing dims>] -> [batch..., <trailing dims>]``."""
         return t.reshape(*self.batch_shape, *t.shape[t.dim() - trailing :])
 
-    def finish(self, z: torch.Tensor, solver_error: torch.Tensor | None = None) -> Detection:
-        """Unbias MMSE estimates and attach the exact effective noise; ``z [*, R, I, K]``.
+    def unit_rhs(self) -> torch.Tensor:
+        """``[*, K, K]``: the ``K`` unit vectors as right-hand sides of every matrix (row ``j`` is ``e_j``);
+        the ``j``-th entry of the solution of ``e_j`` is ``[A^-1]_jj``."""
+        k = self.gram.shape[-1]
+        eye = torch.eye(k, dtype=self.gram.dtype, device=self.gram.device)
+        return eye.expand(*self.gram.shape[:-2], k, k)
 
-        ``solver_error [*, R, I, K]`` (complex), an estimate of ``z_exact - z`` per iterate, adds
-        ``|solver_error|^2`` (divided by the MMSE gain squared, as ``z`` is) to the exact ``no_eff`` of
-        each iterate: :attr:`Detection.no_eff_residual`.
+    def _soft(self, z: torch.Tensor, diag_inv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(x_hat, no_eff, gain)`` of ``z [*, R, I, K]`` given ``[A^-1]_kk`` (broadcastable to ``z``'s shape).
+
+        ZF: ``x = z``, ``no_eff = N0 [A^-1]_kk``; MMSE: ``gain = 1 - N0 [A^-1]_kk``, ``x = z / gain``,
+        ``no_eff = 1 / gain - 1`` (:func:`sionna.phy.mimo.lmmse_equalizer`). A zero MMSE gain (a stream
+        the estimate declares lost) gives ``x = 0`` and ``no_eff = inf``: LLRs 0.
         """
-        diag_inv = torch.linalg.inv(self.gram).diagonal(dim1=-2, dim2=-1).real  # [*, K]
-        no = self.no[..., None]
+        no = self.no[..., None, None, None]
         if self.kind == "zf":
-            no_eff = no * diag_inv
-            gain = torch.ones_like(diag_inv)
-        else:
-            gain = 1 - no * diag_inv  # diag(W H)
-            z = z / gain[..., None, None, :]
-            no_eff = 1 / gain - 1
-        no_eff = no_eff.unsqueeze(-2).expand(*z.shape[:-2], no_eff.shape[-1])  # [*, R, K]
-        residual = None
-        if solver_error is not None:
-            residual = self.restore(
-                no_eff.unsqueeze(-2) + solver_error.abs().square() / gain[..., None, None, :] ** 2, 2
-            )
-        return Detection(self.restore(z, 2), self.restore(no_eff, 1), (0,), no_eff_residual=residual)
+            return z, no * diag_inv, torch.ones_like(diag_inv)
+        gain = 1 - no * diag_inv  # diag(W H)
+        lost = gain <= 0
+        x = torch.where(lost, 0.0, z / torch.where(lost, 1.0, gain))
+        return x, torch.where(lost, torch.inf, 1 / gain - 1), gain
+
+    def finish(self, z: torch.Tensor) -> Detection:
+        """The exact detector's soft outputs of ``z [*, R, I, K]``: MMSE estimates unbiased with the exact
+        gain, the exact ``no_eff``, both from ``diag(A^-1)`` of one digital ``K x K`` inverse per matrix."""
+        diag_inv = torch.linalg.inv(self.gram).diagonal(dim1=-2, dim2=-1).real  # [*, K]
+        x, no_eff, _ = self._soft(z, diag_inv[..., None, None, :])
+        no_eff = no_eff[..., 0, :].expand(*z.shape[:-2], diag_inv.shape[-1])  # [*, R, K]
+        return Detection(self.restore(x, 2), self.restore(no_eff, 1), (0,))
+
+    def calibrate(
+        self, z: torch.Tensor, diag_inv: torch.Tensor, solver_error: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Calibrated soft outputs ``(x_hat, no_eff)``, both ``[batch..., I, K]``, with no exact inverse.
+
+        Args:
+            z: ``[*, R, I, K]`` iterates.
+            diag_inv: ``[*, I, K]`` the detector's own estimate of ``[A^-1]_kk`` per iterate (e.g. from solving
+                the unit vectors of :meth:`unit_rhs` with the same solver). It is clipped to what every
+                Hermitian positive definite ``A`` satisfies: ``[A^-1]_kk >= 1 / A_kk`` (Cauchy-Schwarz) and, for
+                MMSE (``A >= N0 I``), ``[A^-1]_kk <= 1 / N0``; a non-finite estimate becomes ``inf`` (ZF: an
+                erased stream, MMSE: gain 0, LLRs 0).
+            solver_error: ``[*, R, I, K]`` estimate of ``z_exact - z`` per iterate; ``|solver_error|^2`` (divided by
+                the MMSE gain squared, as ``z`` is) is added to the effective noise of that iterate.
+        """
+        floor = 1 / self.gram.diagonal(dim1=-2, dim2=-1).real.unsqueeze(-2)  # [*, 1, K]
+        d = torch.maximum(torch.where(torch.isfinite(diag_inv), diag_inv, torch.inf), floor)
+        if self.kind == "mmse":
+            d = torch.minimum(d, 1 / self.no[..., None, None])
+        x, no_eff, gain = self._soft(z, d.unsqueeze(-3))
+        no_eff = torch.where(gain > 0, no_eff + solver_error.abs().square() / gain.square(), torch.inf)
+        return self.restore(x, 2), self.restore(no_eff.expand(z.shape), 2)
 
 
 def white_noise_variance(s: torch.Tensor) -> torch.Tensor:

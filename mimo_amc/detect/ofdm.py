@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import torch
 from sionna.phy.ofdm import RemoveNulledSubcarriers, ResourceGrid
 
-from .equalizers import Equalizer
+from ..amc import OperationCounts
+from .equalizers import AnalogEqualizer, Equalizer
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ class GridDetection:
         converged: ``[B, writes]`` bool per written matrix (analog chip), or None.
         residual_norms: ``[B, writes, R, I]`` relative HP-MVM residuals (``R`` REs per group, pilot REs
             of a group included), or None.
-        no_eff_residual: Like ``no_eff``, calibrated with the solver error of every iterate
+        x_hat_residual: Like ``x_hat``, unbiased with the detector's own ``diag(A^-1)`` estimate
+            (:attr:`Detection.x_hat_residual`), or None.
+        no_eff_residual: Like ``no_eff``, the calibrated effective noise of every iterate
             (:attr:`Detection.no_eff_residual`), or None.
     """
 
@@ -53,6 +56,7 @@ class GridDetection:
     writes: int
     converged: torch.Tensor | None = None
     residual_norms: torch.Tensor | None = None
+    x_hat_residual: torch.Tensor | None = None
     no_eff_residual: torch.Tensor | None = None
 
 
@@ -64,6 +68,9 @@ class GroupedOFDMDetector:
         resource_grid: Sionna resource grid of the slots (its pilot mask selects the data REs).
         group_symbols: OFDM symbols per coherence group (must divide ``num_ofdm_symbols``).
         group_subcarriers: Subcarriers per coherence group (must divide ``num_effective_subcarriers``).
+
+    Attributes:
+        data_res: Resource elements per slot that carry data for some stream (the vectors a receiver solves).
 
     Example:
         >>> import numpy as np
@@ -102,11 +109,21 @@ class GroupedOFDMDetector:
         has_data = data.reshape(symbols // gs, gs, subcarriers // gf, gf).any(3).any(1)  # [Sg, Fg]
         self._groups = has_data.flatten().nonzero().squeeze(-1).cpu()
         self._grid = (symbols, subcarriers)
+        self.data_res = int(data.sum())
 
     @property
     def writes(self) -> int:
         """Gram matrices formed per slot (groups that hold a data RE)."""
         return int(self._groups.numel())
+
+    def operations(self, iteration: int, calibrated: bool) -> OperationCounts | None:
+        """Analog operations per slot of a receiver stopping at ``iteration`` (:meth:`AnalogEqualizer.operations`
+        with :attr:`writes` matrices and :attr:`data_res` received vectors, the REs that carry data: a receiver
+        solves those only, while the simulation solves every RE of a group), or None for a digital equalizer."""
+        if not isinstance(self.equalizer, AnalogEqualizer):
+            return None
+        streams = self.num_tx * self.num_streams
+        return self.equalizer.operations(iteration, self.data_res, self.writes, streams, calibrated)
 
     def _to_groups(self, t: torch.Tensor) -> torch.Tensor:
         """``[B, S, F, ...] -> [B, writes, gs * gf, ...]`` (the groups that hold data)."""
@@ -152,7 +169,8 @@ class GroupedOFDMDetector:
         d = self.equalizer.detect(self._to_groups(y), hg, sg)  # x_hat [B, G, R, I, K], no_eff [B, G, R, K]
         x_hat = self._from_groups(d.x_hat)  # [B, S, F, I, K]
         no_eff = self._from_groups(d.no_eff.unsqueeze(-2).expand(d.x_hat.shape))
-        residual = None if d.no_eff_residual is None else self._data(self._from_groups(d.no_eff_residual))
+        calibrated = [None if t is None else self._data(self._from_groups(t)) for t in (d.x_hat_residual,
+                                                                                      d.no_eff_residual)]  # fmt: skip
         result = d.solver_result
         return GridDetection(
             self._data(x_hat),
@@ -161,8 +179,16 @@ class GroupedOFDMDetector:
             self.writes,
             None if result is None else result.converged,
             None if result is None else result.residual_norms,
-            residual,
+            *calibrated,
         )
+
+    def per_data_re(self, t: torch.Tensor) -> torch.Tensor:
+        """A per-write quantity ``[B, writes]`` (e.g. :attr:`GridDetection.converged`) at every data RE of every
+        stream, ``[B, num_tx, num_streams, num_data_symbols]`` in Sionna's order."""
+        streams = self.num_tx * self.num_streams
+        r = self.group[0] * self.group[1]
+        grid = self._from_groups(t[:, :, None, None, None].expand(*t.shape, r, 1, streams))  # [B, S, F, 1, K]
+        return self._data(grid)[..., 0, :]
 
     def _data(self, t: torch.Tensor) -> torch.Tensor:
         """``[B, S, F, I, K] -> [B, num_tx, num_streams, I, num_data_symbols]`` in Sionna's data order."""

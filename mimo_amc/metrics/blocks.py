@@ -4,9 +4,9 @@
 its CRC fails or any decoded information bit differs), decoded-information-bit errors (coded BER),
 hard-decision errors of the detector's LLRs against the scrambled codeword bits (uncoded BER), the
 information bits of correctly decoded TBs (goodput), and, where the detector returns estimates,
-``sum |x_hat - x|^2`` and ``sum no_eff`` per stream (the soft-output calibration ratio), and the
-converged flags of the matrices written to the chip. BLER intervals treat slots as clusters: the
-``K`` TBs of a slot share its channel draw and chip writes (:mod:`.intervals`).
+``sum |x_hat - x|^2`` and ``sum no_eff`` per stream (the soft-output calibration ratio), the
+converged flags of the matrices written to the chip and its analog operations per slot. BLER intervals
+treat slots as clusters: the ``K`` TBs of a slot share its channel draw and chip writes (:mod:`.intervals`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
+from ..amc import OperationCounts
 from .intervals import clopper_pearson, design_effect
 
 
@@ -36,6 +37,8 @@ class _Row:
     matrices: int = 0
     nonconverged: int = 0
     writes_per_slot: float = math.nan
+    lpinv_per_slot: float = math.nan
+    hpmvm_per_slot: float = math.nan
     times: dict[str, float] = field(default_factory=dict)
 
 
@@ -91,19 +94,39 @@ class BlockTally:
         r.goodput_bits += int((~wrong).sum()) * bits.shape[-1]
 
     def add_estimates(
-        self, detector: str, iteration: int, x_hat: torch.Tensor, x: torch.Tensor, no_eff: torch.Tensor
+        self,
+        detector: str,
+        iteration: int,
+        x_hat: torch.Tensor,
+        x: torch.Tensor,
+        no_eff: torch.Tensor,
+        converged: torch.Tensor | None = None,
     ) -> None:
-        """Add ``sum |x_hat - x|^2`` and ``sum no_eff`` per stream; all ``[B, K, n]`` (``n`` data REs)."""
+        """Add ``sum |x_hat - x|^2`` and ``sum no_eff`` per stream, over every RE and over the REs whose written
+        matrix contracts (``converged``, bool; every RE when None); all ``[B, K, n]`` (``n`` data REs)."""
         r = self.row(detector, iteration)
-        energy = (x_hat - x).abs().square().sum((0, 2)).double().cpu()
-        no_eff = no_eff.sum((0, 2)).double().cpu()
+        keep = torch.ones_like(no_eff, dtype=torch.bool) if converged is None else converged.expand(no_eff.shape)
+        error = (x_hat - x).abs().square()
+        # [2, K]: every RE, converged REs (where() keeps an inf no_eff of another RE out of the converged sum)
+        energy = torch.stack([error.sum((0, 2)), torch.where(keep, error, 0).sum((0, 2))]).double().cpu()
+        no_eff = torch.stack([no_eff.sum((0, 2)), torch.where(keep, no_eff, 0).sum((0, 2))]).double().cpu()
         r.error_energy = energy if r.error_energy is None else r.error_energy + energy
         r.no_eff_sum = no_eff if r.no_eff_sum is None else r.no_eff_sum + no_eff
 
-    def add_chip(self, detector: str, iteration: int, writes: int, converged: torch.Tensor | None) -> None:
-        """Record the Gram matrices formed per slot and, for the chip, ``converged [B, writes]``."""
+    def add_chip(
+        self,
+        detector: str,
+        iteration: int,
+        writes: int,
+        converged: torch.Tensor | None,
+        operations: OperationCounts | None = None,
+    ) -> None:
+        """Record the Gram matrices formed per slot and, for the chip, ``converged [B, writes]`` and the
+        analog ``operations`` per slot (LP-INV applications and HP-MVM products)."""
         r = self.row(detector, iteration)
         r.writes_per_slot = float(writes)
+        if operations is not None:
+            r.lpinv_per_slot, r.hpmvm_per_slot = float(operations.lpinv), float(operations.hpmvm)
         if converged is not None:
             r.matrices += converged.numel()
             r.nonconverged += int((~converged).sum())
@@ -127,9 +150,12 @@ class BlockTally:
 
         Columns: ``detector, iteration, slots, tbs, tb_errors, bler, bler_ci_low, bler_ci_high,
         bler_design_effect, coded_ber, uncoded_ber, goodput_bits_per_slot, goodput_mbps,
-        writes_per_slot, nonconverged_fraction, calibration_median, calibration_min,
-        calibration_max`` (``E|x_hat - x|^2 / E no_eff`` over the streams: median, min, max; NaN for
-        detectors without estimates) and ``time_<stage>_s`` per slot.
+        writes_per_slot, lpinv_per_slot, hpmvm_per_slot (analog operations; NaN for digital detectors),
+        nonconverged_fraction, calibration_median, calibration_min, calibration_max`` (the ratio
+        ``E|x_hat - x|^2 / E no_eff`` of each stream over every RE: median, min, max over the streams; NaN for
+        detectors without estimates), ``calibration_converged_{median,min,max}`` (the same over the REs whose
+        written matrix contracts: a few REs of non-contracting matrices, with errors and estimates many orders
+        of magnitude larger, otherwise set both sums) and ``time_<stage>_s`` per slot.
         """
         out = []
         for (det, it), r in self._rows.items():
@@ -152,11 +178,13 @@ class BlockTally:
                 "goodput_bits_per_slot": goodput,
                 "goodput_mbps": goodput / slot_duration_s / 1e6,
                 "writes_per_slot": r.writes_per_slot,
+                "lpinv_per_slot": r.lpinv_per_slot,
+                "hpmvm_per_slot": r.hpmvm_per_slot,
                 "nonconverged_fraction": r.nonconverged / r.matrices if r.matrices else math.nan,
-                "calibration_median": float(ratio.median()) if ratio is not None else math.nan,
-                "calibration_min": float(ratio.min()) if ratio is not None else math.nan,
-                "calibration_max": float(ratio.max()) if ratio is not None else math.nan,
             }
+            for i, prefix in enumerate(("calibration", "calibration_converged")):
+                for stat in ("median", "min", "max"):
+                    row[f"{prefix}_{stat}"] = float(getattr(ratio[i], stat)()) if ratio is not None else math.nan
             for stage, seconds in r.times.items():
                 row[f"time_{stage}_s"] = seconds / max(r.slots, 1)
             out.append(row)

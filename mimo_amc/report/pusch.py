@@ -33,8 +33,9 @@ from .common import (
 
 DETAIL_COLUMNS = [
     "point", "snr_db", "detector", "iteration", "slots", "tb_errors", "bler", "bler_ci_low", "bler_ci_high",
-    "coded_ber", "uncoded_ber", "goodput_bits_per_slot", "goodput_mbps", "writes_per_slot",
-    "nonconverged_fraction", "calibration_median", "calibration_min", "calibration_max",
+    "coded_ber", "uncoded_ber", "goodput_bits_per_slot", "goodput_mbps", "writes_per_slot", "lpinv_per_slot",
+    "hpmvm_per_slot", "nonconverged_fraction", "calibration_median", "calibration_min", "calibration_max",
+    "calibration_converged_median", "calibration_converged_min", "calibration_converged_max",
     "time_detect_s", "time_demap_s", "time_decode_s", "time_estimate_s",
 ]  # fmt: skip
 
@@ -121,9 +122,13 @@ def section(ctx: ReportContext) -> Section | None:
         ("PUSCH details", write_table(detail_table(frame, scenario), directory / "tables" / "pusch_detail",
                                       "BLER with its 95 % Clopper-Pearson interval (slots are clusters), coded BER "
                                       "(decoded information bits), uncoded BER (hard decisions of the LLRs), goodput "
-                                      "(information bits of correct TBs), Gram matrices written per slot, fraction of "
-                                      "written matrices that do not contract, E|x_hat - x|^2 / E no_eff over the "
-                                      "streams (median, min, max), receiver time per slot by stage.")),
+                                      "(information bits of correct TBs), Gram matrices written per slot, analog "
+                                      "LP-INV applications and HP-MVM products per slot (calibrated rows: the "
+                                      "calibration's included), fraction of "
+                                      "written matrices that do not contract, E|x_hat - x|^2 / E no_eff per stream "
+                                      "(median, min, max over the streams) over every RE and over the REs of "
+                                      "contracting matrices (calibration_converged), receiver time per slot by "
+                                      "stage.")),
     ]  # fmt: skip
     parity = parity_table(frame, scenario)
     if len(parity):

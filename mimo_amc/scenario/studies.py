@@ -251,8 +251,8 @@ class PUSCHStudyConfig(Section):
         default_factory=lambda: ["exact"],
         min_length=1,
         description="Effective noise of the analog detectors' LLRs, each decoded from the same detection: "
-        "'exact' (the exact detector's), 'residual' (calibrated with the chip's solver-error estimate; "
-        "rows named <detector>_calibrated).",
+        "'exact' (the exact detector's, from a digital inverse), 'residual' (calibrated from the chip alone: its "
+        "estimates of diag(A^-1) and of each iterate's solver error; rows named <detector>_calibrated).",
     )
     snr_db: list[float] = Field(default_factory=lambda: [0.0, 5.0, 10.0], min_length=1)
     slots_per_batch: int = Field(16, ge=1, le=4096)

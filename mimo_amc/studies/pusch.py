@@ -104,13 +104,14 @@ def _detect_and_decode(link, name, detector, slots, h_hat, err_var, soft_outputs
     detect_time = time.perf_counter() - t0
     x = detector.data_symbols(slots.x.to(torch.complex128))  # [B, K, 1, n]
     iterations, batch = d.iterations, slots.y.shape[0]
-    variants = {name: d.no_eff}
+    converged = None if d.converged is None else detector.per_data_re(d.converged)[:, :, 0]  # [B, K, n]
+    variants = {name: (d.x_hat, d.no_eff)}
     if d.no_eff_residual is not None and "residual" in soft_outputs:
-        variants = {name: d.no_eff} if "exact" in soft_outputs else {}
-        variants[f"{name}_calibrated"] = d.no_eff_residual
-    for label, no_eff in variants.items():
+        variants = {name: (d.x_hat, d.no_eff)} if "exact" in soft_outputs else {}
+        variants[f"{name}_calibrated"] = (d.x_hat_residual, d.no_eff_residual)
+    for label, (x_hat, no_eff) in variants.items():
         t1 = time.perf_counter()
-        llr = link.llrs(d.x_hat, no_eff).movedim(3, 0)  # [I, B, K, 1, n bits]
+        llr = link.llrs(x_hat, no_eff).movedim(3, 0)  # [I, B, K, 1, n bits]
         t2 = time.perf_counter()
         decoded, ok = link.decode(llr.flatten(0, 1))
         t3 = time.perf_counter()
@@ -118,8 +119,8 @@ def _detect_and_decode(link, name, detector, slots, h_hat, err_var, soft_outputs
         ok = ok.reshape(len(iterations), batch, *ok.shape[1:])
         for i, it in enumerate(iterations):
             tally.add(label, it, slots.bits, decoded[i], ok[i], slots.coded_bits, link.layer_demapper(llr[i]))
-            tally.add_estimates(label, it, d.x_hat[:, :, 0, i], x[:, :, 0], no_eff[:, :, 0, i])
-            tally.add_chip(label, it, d.writes, d.converged)
+            tally.add_estimates(label, it, x_hat[:, :, 0, i], x[:, :, 0], no_eff[:, :, 0, i], converged)
+            tally.add_chip(label, it, d.writes, d.converged, detector.operations(it, label != name))
             # One detection serves every iterate: each row carries its whole time.
             tally.add_time(label, it, "detect", detect_time)
             tally.add_time(label, it, "demap", (t2 - t1) / len(iterations))
