@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         "# Simulation speed",
         "",
         f"Measured {dt.date.today().isoformat()} on: {machine()}.",
-        "Command: `.venv/bin/python benchmarks/run_all.py`. Ratios: median over repeats of the ratio within "
+        f"Command: `.venv/bin/python benchmarks/run_all.py{' --compile' if args.compile else ''}`. Ratios: median "
+        "over repeats of the ratio within "
         "each repeat (lower is faster for the project).",
         "",
         *bench_detectors.memory_rows(100),  # first: the peak resident set of the process is its measure
