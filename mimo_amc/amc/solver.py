@@ -140,21 +140,20 @@ class AdaptiveOutcome:
 
     def leading(self, count: int) -> AdaptiveOutcome:
         """The outcome of the first ``count`` of ``R`` right-hand sides per matrix."""
-        return AdaptiveOutcome(
-            self.solution[..., :count, :],
-            self.iterations[..., :count],
-            self.fallback[..., :count],
-            self.fallback_iterations[..., :count],
-            self.method,
-        )
+        return self._per_solve(lambda t: t[..., :count])
 
     def squeezed(self) -> AdaptiveOutcome:
         """The outcome of a single right-hand side per matrix (the ``R = 1`` dimension removed)."""
+        return self._per_solve(lambda t: t.squeeze(-1))
+
+    def _per_solve(self, along: Callable[[torch.Tensor], torch.Tensor]) -> AdaptiveOutcome:
+        """Every per-solve field with ``along`` applied to its last dimension, the solves ``R`` (``solution``'s
+        ``n`` moved out of the way)."""
         return AdaptiveOutcome(
-            self.solution.squeeze(-2),
-            self.iterations.squeeze(-1),
-            self.fallback.squeeze(-1),
-            self.fallback_iterations.squeeze(-1),
+            along(self.solution.movedim(-1, 0)).movedim(0, -1),
+            along(self.iterations),
+            along(self.fallback),
+            along(self.fallback_iterations),
             self.method,
         )
 

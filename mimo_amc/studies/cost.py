@@ -17,6 +17,7 @@ assumes (analog time per iteration independent of N in the fixed-time mode).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -276,39 +277,39 @@ def receiver_links_tables(study: CostStudyConfig, solver: SolverConfig) -> tuple
     0 = at every speed, inf = at none)."""
     asics = detector_asics()
     load = study.receiver
+    fast = speed_for_coherence_kmh(load.slot_s / 2, load.carrier_hz)  # a UE rewritten once per slot
     rows, crossovers = [], []
     for link in study.receiver_links:
         chip = chip_config(link.amc, base=solver)
         modes: dict[str, AdaptiveLoad | None] = {"fixed": None}
         if link.adaptive is not None:
             modes["adaptive"] = link.adaptive.load()
-        for timing in study.timings:
+        for timing, (mode, adaptive), group in itertools.product(
+            study.timings, modes.items(), load.subcarriers_per_gram
+        ):
             model = study.model.model_copy(update={"timing": timing})
-            for mode, adaptive in modes.items():
-                for group in load.subcarriers_per_gram:
-                    kw = {"load": load, "iterations": link.iterations, "cost": model, "solver": chip,
-                          "subcarriers_per_gram": group, "adaptive": adaptive}  # fmt: skip
-                    head = {"link": link.name, "antennas": link.antennas, "mode": mode, "timing": timing}
-                    rows += [
-                        {**head, **asdict(receiver_budget(link.users, link.bits_per_symbol, speed, **kw))}
-                        for speed in load.speeds_kmh
-                    ]
-                    static = receiver_budget(link.users, link.bits_per_symbol, 0.0, **kw)
-                    fast = speed_for_coherence_kmh(load.slot_s / 2, load.carrier_hz)  # rewritten once per slot
-                    per_slot = receiver_budget(link.users, link.bits_per_symbol, fast, **kw)
-                    cross = {**head, "subcarriers_per_gram": group, "iterations": static.iterations,
-                             "outage_fraction": static.outage_fraction, "pj_per_bit_static": static.pj_per_bit,
-                             "pj_per_bit_per_slot": per_slot.pj_per_bit,
-                             "write_equals_solve_us": static.write_equals_solve_coherence_s * 1e6,
-                             "write_equals_solve_kmh": speed_for_coherence_kmh(static.write_equals_solve_coherence_s,
-                                                                               load.carrier_hz),
-                             "write_dominates_above_kmh": static.write_dominates_above_kmh}  # fmt: skip
-                    for asic in asics.itertuples():
-                        pj = asic.energy_per_bit_j * 1e12
-                        name = f"above_{asic.design.split()[0].rstrip(',')}_{pj:.0f}pj_kmh"  # e.g. above_Peng_633pj_kmh
-                        cross[name] = speed_at_energy_kmh(static, per_slot, pj, load.carrier_hz)
-                    cross["source"] = link.source
-                    crossovers.append(cross)
+            kw = {"load": load, "iterations": link.iterations, "cost": model, "solver": chip,
+                  "subcarriers_per_gram": group, "adaptive": adaptive}  # fmt: skip
+            head = {"link": link.name, "antennas": link.antennas, "mode": mode, "timing": timing}
+            rows += [
+                {**head, **asdict(receiver_budget(link.users, link.bits_per_symbol, speed, **kw))}
+                for speed in load.speeds_kmh
+            ]
+            static = receiver_budget(link.users, link.bits_per_symbol, 0.0, **kw)
+            per_slot = receiver_budget(link.users, link.bits_per_symbol, fast, **kw)
+            cross = {**head, "subcarriers_per_gram": group, "iterations": static.iterations,
+                     "outage_fraction": static.outage_fraction, "pj_per_bit_static": static.pj_per_bit,
+                     "pj_per_bit_per_slot": per_slot.pj_per_bit,
+                     "write_equals_solve_us": static.write_equals_solve_coherence_s * 1e6,
+                     "write_equals_solve_kmh": speed_for_coherence_kmh(static.write_equals_solve_coherence_s,
+                                                                       load.carrier_hz),
+                     "write_dominates_above_kmh": static.write_dominates_above_kmh}  # fmt: skip
+            for asic in asics.itertuples():
+                pj = asic.energy_per_bit_j * 1e12
+                name = f"above_{asic.design.split()[0].rstrip(',')}_{pj:.0f}pj_kmh"  # e.g. above_Peng_633pj_kmh
+                cross[name] = speed_at_energy_kmh(static, per_slot, pj, load.carrier_hz)
+            cross["source"] = link.source
+            crossovers.append(cross)
     return pd.DataFrame(rows), pd.DataFrame(crossovers)
 
 
