@@ -19,7 +19,7 @@ import argparse
 import torch
 from timing import median, median_ratio, paired_times
 
-from mimo_amc.amc import AnalogSolver, SolverConfig
+from mimo_amc.amc import AnalogSolver, SolverConfig, tune_allocator
 
 
 def bench_size(n: int, batch: int, repeats: int, iterations: int = 10, device: str = "cpu") -> dict[str, float]:
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
+    tune_allocator()  # as the harness runs (mimo_amc.studies.run_unit)
     torch.set_num_threads(args.threads)
     print(report([tuple(map(int, s.split(":"))) for s in args.sizes], args.repeats))
 

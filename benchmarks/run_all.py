@@ -22,6 +22,8 @@ import bench_pusch
 import bench_solver
 import torch
 
+from mimo_amc.amc import tune_allocator
+
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", default=str(Path(__file__).with_name("report.md")))
     parser.add_argument("--compile", action="store_true", help="also measure the compiled LP-INV (minutes more)")
     args = parser.parse_args(argv)
+    tuned = tune_allocator()  # as the harness runs (mimo_amc.studies.run_unit)
     torch.set_num_threads(args.threads)
     sections = [
         "# Simulation speed",
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Measured {dt.date.today().isoformat()} on: {machine()}.",
         f"Command: `.venv/bin/python benchmarks/run_all.py{' --compile' if args.compile else ''}`. Ratios: median "
         "over repeats of the ratio within "
-        "each repeat (lower is faster for the project).",
+        "each repeat (lower is faster for the project). Allocator: "
+        + ("`mimo_amc.tune_allocator()` applied, as in the harness." if tuned else "glibc's defaults (no `mallopt`)."),
         "",
         *bench_detectors.memory_rows(100),  # first: the peak resident set of the process is its measure
         bench_solver.report([(16, 10000), (128, 1000)], args.repeats),

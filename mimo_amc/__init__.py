@@ -3,7 +3,8 @@
 The public API, importable from the package top level (loaded on first use, so that
 ``mimo_amc.amc`` stays free of Sionna):
 
-* solver: :class:`AnalogSolver`, :class:`SolverConfig`, :class:`HPINVResult` (:mod:`mimo_amc.amc`);
+* solver: :class:`AnalogSolver`, :class:`SolverConfig`, :class:`HPINVResult`, and :func:`tune_allocator`
+  (keeps freed tensor memory for reuse: 1.3-1.4x faster large batches; :mod:`mimo_amc.amc`);
 * link and detectors: :class:`LinkConfig`, :class:`Uplink`, :class:`AnalogEqualizer`,
   :class:`DigitalEqualizer`, :class:`EqualizerBlock` (either as a ``sionna.phy.Block``),
   :class:`NearestPointSlicer` (:mod:`mimo_amc.link`, :mod:`mimo_amc.detect`);
@@ -26,6 +27,7 @@ _API = {
     "AnalogSolver": "amc",
     "SolverConfig": "amc",
     "HPINVResult": "amc",
+    "tune_allocator": "amc",
     "LinkConfig": "scenario",
     "MonteCarloConfig": "scenario",
     "Scenario": "scenario",

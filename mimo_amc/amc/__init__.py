@@ -4,9 +4,11 @@ Pure torch, batched over any leading shape, float64 inside; it imports only torc
 the standard library (no Sionna, pandas or matplotlib; a test enforces it). Layers, bottom up:
 ``config`` (parameters and sources) -> ``devices``, ``converters``, ``partition`` (BlockAMC),
 ``wires`` (crossbar IR drop) -> ``lpinv``, ``hpmvm`` -> ``schemes`` -> ``solver``; ``presets`` (named
-chips) and ``cost`` (the circuit cost model) on top.
+chips) and ``cost`` (the circuit cost model) on top; ``compiling`` and ``allocator`` are runtime settings
+(no chip parameters).
 """
 
+from .allocator import tune_allocator
 from .config import (
     ConverterConfig,
     DeviceConfig,
@@ -60,4 +62,5 @@ __all__ = [
     "slice_digits",
     "slice_weights",
     "solve_cost",
+    "tune_allocator",
 ]
