@@ -6,7 +6,7 @@ the default configuration: programming every array (writing the matrices, factor
 the LP-INV arrays once) plus K = 10 refinement iterations, every iterate kept.
 
 Usage:
-    python benchmarks/bench_solver.py [--sizes 16:10000 128:1000] [--repeats 5] [--threads 2]
+    python benchmarks/bench_solver.py [--sizes 16:10000 128:1000] [--repeats 5] [--threads 1 2]
 
 Prints one Markdown table; ratios are analog time / digital time (lower is better), the
 median over repeats of the ratio within each repeat (the machine's load varies).
@@ -49,21 +49,26 @@ def bench_size(n: int, batch: int, repeats: int, iterations: int = 10, device: s
     }
 
 
-def report(sizes: list[tuple[int, int]], repeats: int, device: str = "cpu") -> str:
-    """Markdown section with the solver benchmark table."""
-    where = "CUDA" if device == "cuda" else f"{torch.get_num_threads()} threads"
+def report(sizes: list[tuple[int, int]], repeats: int, device: str = "cpu", threads: list[int] | None = None) -> str:
+    """Markdown section with the solver benchmark table (on the CPU, one row per size and thread count)."""
+    where = "CUDA" if device == "cuda" else "CPU"
     lines = [
         f"### HP-INV solver vs torch.linalg.solve (K = 10, default chip, float64, {where})",
         "",
-        "| n | batch | linalg.solve (ms) | program + 10 iterations (ms) | ratio | 10 iterations (ms) | ratio |",
-        "|---|---|---|---|---|---|---|",
+        "| n | batch | torch threads | linalg.solve (ms) | program + 10 iterations (ms) | ratio | 10 iterations (ms) "
+        "| ratio |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for n, batch in sizes:
-        r = bench_size(n, batch, repeats, device=device)
-        lines.append(
-            f"| {n} | {batch} | {1e3 * r['digital_s']:.1f} | {1e3 * r['analog_total_s']:.1f} | "
-            f"{r['ratio_total']:.1f}x | {1e3 * r['analog_iterations_s']:.1f} | {r['ratio_iterations']:.1f}x |"
-        )
+    before = torch.get_num_threads()
+    for n_threads in [before] if device == "cuda" or threads is None else threads:
+        torch.set_num_threads(n_threads)
+        for n, batch in sizes:
+            r = bench_size(n, batch, repeats, device=device)
+            lines.append(
+                f"| {n} | {batch} | {n_threads} | {1e3 * r['digital_s']:.1f} | {1e3 * r['analog_total_s']:.1f} | "
+                f"{r['ratio_total']:.1f}x | {1e3 * r['analog_iterations_s']:.1f} | {r['ratio_iterations']:.1f}x |"
+            )
+    torch.set_num_threads(before)
     return "\n".join(lines) + "\n"
 
 
@@ -71,11 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["16:10000", "128:1000"], help="n:batch pairs")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
     tune_allocator()  # as the harness runs (mimo_amc.studies.run_unit)
-    torch.set_num_threads(args.threads)
-    print(report([tuple(map(int, s.split(":"))) for s in args.sizes], args.repeats))
+    print(report([tuple(map(int, s.split(":"))) for s in args.sizes], args.repeats, threads=args.threads))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         + ("`mimo_amc.tune_allocator()` applied, as in the harness." if tuned else "glibc's defaults (no `mallopt`)."),
         "",
         *bench_detectors.memory_rows(100),  # first: the peak resident set of the process is its measure
-        bench_solver.report([(16, 10000), (128, 1000)], args.repeats),
+        bench_solver.report([(16, 10000), (128, 1000)], args.repeats, threads=[1, 2]),
         bench_detectors.report(100, 100, args.repeats, [1, 2], args.compile),
         bench_pusch.report(args.repeats),
         *gpu_sections(args.repeats),

@@ -96,8 +96,14 @@ class _AnalogArray:
                 # loads each row node with its total device conductance (mimo_amc.amc.wires).
                 conductance = conductance + sense_load / gain
             inverse, info = torch.linalg.inv_ex(conductance)
-            self.singular = (info != 0) | ~torch.isfinite(inverse).all(-1).all(-1)
-            self.kernel = torch.where(self.singular[..., None, None], 0.0, inverse)
+            # NaN and inf propagate through a sum: only an inverse whose sum is not finite is checked entry-wise.
+            self.singular = info != 0
+            totals = inverse.sum((-2, -1))
+            if not bool(torch.isfinite(totals).all()):  # once per write
+                self.singular |= ~torch.isfinite(inverse).flatten(-2).all(-1)
+            if bool(self.singular.any()):
+                inverse = torch.where(self.singular[..., None, None], 0.0, inverse)
+            self.kernel = inverse
             self.factor = 1.0 / value_per_digit
         else:
             self.kernel = conductance
