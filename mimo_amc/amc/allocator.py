@@ -1,18 +1,20 @@
 """Keep freed tensor memory in the process instead of returning it to the kernel (glibc only).
 
 The simulator allocates and frees tensors of a few to a few tens of MiB per operation (a batch of
-10,000 8x8 write-error pairs is 10 MiB, a 512x64 iterate block 30 MiB). With glibc's default
-allocator settings such blocks are mapped from the kernel on every allocation and unmapped on every
-free (its dynamic ``mmap`` threshold stops adapting above 32 MiB, and freed heap memory above
-128 KiB at its top is trimmed), so every operation first page-faults its output into existence.
-:func:`tune_allocator` fixes the threshold at glibc's maximum and keeps up to 1 GiB of freed heap
-for reuse. Arithmetic is unchanged (torch aligns every allocation to 64 bytes either way), so results
-are bit-identical; only page faults go away.
+10,000 8x8 write-error pairs is 10 MiB, a 512x64 iterate block 30 MiB). glibc's defaults serve a block
+above its dynamic ``mmap`` threshold (the largest block freed so far, at most 32 MiB) by a fresh mapping,
+and return freed memory at the top of the heap beyond twice that threshold to the kernel, so a workload
+whose live memory swings by tens of MiB per operation page-faults much of its output memory into
+existence again and again (16,656 minor faults in three small HP-INV solves, 523 with this setting:
+``tests/unit/amc/test_allocator.py``). :func:`tune_allocator` fixes the threshold at glibc's maximum and
+keeps up to 1 GiB of freed heap for reuse. Arithmetic is unchanged (torch aligns every allocation to 64
+bytes either way): results are bit-identical (tested).
 
-Measured (torch 2.13, 1 thread, 2-core AMD EPYC, interleaved, median of 5, ``benchmarks/``): HP-INV
-program + 10 iterations of 10,000 16x16 systems 219 -> 167 ms, of 1,000 128x128 systems 1.25 ->
-0.97 s; analog ZF K = 3 at 512x64 (100 x 100) 882 -> 617 ms; at 128x8 (tensors below 4 MiB) no
-change.
+Measured (torch 2.13, 1 thread, 2-core AMD EPYC, medians of 5, one script run without and then with
+the setting, the same inputs): HP-INV program + 10 iterations of 10,000 16x16 systems 219 -> 167 ms, of
+1,000 128x128 systems 1.25 -> 0.97 s; analog ZF K = 3 at 512x64 (100 x 100) 882 -> 617 ms; at 128x8
+(tensors below 4 MiB) no change. Sionna's own blocks gain too (its ``zf_equalizer`` on the same 128x8
+inputs: 31.8 ms in ``benchmarks/report.md`` before the setting, 10.8 and 14.6 ms in two runs with it).
 """
 
 from __future__ import annotations
