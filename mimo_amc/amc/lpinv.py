@@ -55,6 +55,18 @@ def max_abs(m: torch.Tensor) -> torch.Tensor:
     return m.abs().amax(dim=(-2, -1), keepdim=True).clamp_min_(tiny)
 
 
+def non_finite(t: torch.Tensor, dims: int) -> torch.Tensor:
+    """``[...]`` bool: which of the blocks ``t [..., *last dims]`` hold a NaN or inf entry.
+
+    NaN and inf propagate through a sum, so the entries are checked one by one only where a block's sum
+    is not finite (also when finite entries overflow it, which the entry-wise check then clears).
+    """
+    last = tuple(range(t.dim() - dims, t.dim()))
+    if bool(torch.isfinite(t.sum(last)).all()):
+        return torch.zeros(t.shape[: t.dim() - dims], dtype=torch.bool, device=t.device)
+    return ~torch.isfinite(t).flatten(t.dim() - dims).all(-1)
+
+
 class _AnalogArray:
     """One programmed low-precision array: an INV circuit or an open-loop MVM.
 
@@ -96,11 +108,7 @@ class _AnalogArray:
                 # loads each row node with its total device conductance (mimo_amc.amc.wires).
                 conductance = conductance + sense_load / gain
             inverse, info = torch.linalg.inv_ex(conductance)
-            # NaN and inf propagate through a sum: only an inverse whose sum is not finite is checked entry-wise.
-            self.singular = info != 0
-            totals = inverse.sum((-2, -1))
-            if not bool(torch.isfinite(totals).all()):  # once per write
-                self.singular |= ~torch.isfinite(inverse).flatten(-2).all(-1)
+            self.singular = (info != 0) | non_finite(inverse, 2)  # once per write
             if bool(self.singular.any()):
                 inverse = torch.where(self.singular[..., None, None], 0.0, inverse)
             self.kernel = inverse

@@ -28,7 +28,7 @@ import torch
 
 from .config import SolverConfig, StoppingConfig
 from .hpmvm import BitSlicedMVM
-from .lpinv import LPINV
+from .lpinv import LPINV, non_finite
 from .schemes import column_norms, flexible_cg, flexible_gmres, richardson
 
 DEFAULT_ITERATIONS = 10
@@ -303,15 +303,9 @@ class ProgrammedSystem:
         cols = b.to(torch.float64) if multi else b.to(torch.float64).unsqueeze(-2)
         cols = cols.mT  # [..., n, R]
         x, res = self._refine(self.lpinv, self.config.outer, cols, k_max)
-        # NaN and inf propagate through a sum: only a matrix whose iterates do not sum to a finite number
-        # can hold one (or overflowed its sum), and only then are its entries checked one by one.
-        totals = x.sum((-3, -2, -1))  # [...]: x is [..., R, K, n]
-        if bool(torch.isfinite(totals).all()):  # once per solve, after the iterations
-            overflow = torch.zeros_like(totals, dtype=torch.bool)
-        else:
-            finite = torch.isfinite(x)
-            overflow = ~finite.flatten(self.scaling.dim() - 1).all(-1)
-            x = torch.where(finite, x, 0.0)
+        overflow = non_finite(x, 3)  # [...]: x is [..., R, K, n]; once per solve, after the iterations
+        if bool(overflow.any()):
+            x = torch.where(torch.isfinite(x), x, 0.0)
         stopped = None
         if tol is not None and self.config.stopping is None:
             raise ValueError("tol needs a stopping rule (config.stopping)")
