@@ -171,7 +171,7 @@ class GramSystem:
             d = torch.minimum(d, 1 / self.no[..., None, None])
         x, no_eff, gain = self._soft(z, d.unsqueeze(-3))
         no_eff = torch.where(gain > 0, no_eff + solver_error.abs().square() / gain.square(), torch.inf)
-        return self.restore(x, 2), self.restore(no_eff.expand(z.shape), 2)
+        return self.restore(x, 2), self.restore(no_eff, 2)  # both [*, R, I, K]
 
 
 def white_noise_variance(s: torch.Tensor) -> torch.Tensor:

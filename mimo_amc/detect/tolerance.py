@@ -87,9 +87,10 @@ def channel_gains(system: GramSystem) -> torch.Tensor:
     return gains - system.no[..., None] if system.kind == "mmse" else gains
 
 
-def residual_tolerance(system: GramSystem, eps: torch.Tensor) -> torch.Tensor:
-    """``sqrt(eps) sqrt(N0 tr(H^H H)) / ||b||`` per received vector ``[*, R]`` (``eps`` per matrix ``[*]``)."""
-    noise_sq = system.no * channel_gains(system).sum(-1)  # [*]: E||H^H n||^2 = N0 tr(H^H H)
+def residual_tolerance(system: GramSystem, eps: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
+    """``sqrt(eps) sqrt(N0 tr(H^H H)) / ||b||`` per received vector ``[*, R]`` (``eps`` per matrix ``[*]``,
+    ``gains`` the :func:`channel_gains` of ``system``)."""
+    noise_sq = system.no * gains.sum(-1)  # [*]: E||H^H n||^2 = N0 tr(H^H H)
     return (eps * noise_sq).sqrt().unsqueeze(-1) / torch.linalg.vector_norm(system.rhs, dim=-1)
 
 
@@ -113,18 +114,16 @@ def stopping_tolerance(system: GramSystem, rule: StoppingConfig, bits_per_symbol
         system: The Gram system (``gram [*, K, K]``, ``rhs [*, R, K]``, ``no [*]``; unit-energy symbols).
         rule: ``noise_fraction`` gives ``eps = noise_fraction^2``; ``ber_change`` derives ``eps`` per matrix
             from the steepest stream's matched-filter SNR (:func:`error_budget`).
-        bits_per_symbol: Bits per constellation symbol (needed for ``ber_change`` only).
-
-    Raises:
-        ValueError: for ``ber_change`` without a valid ``bits_per_symbol`` (:func:`check_constellation`).
+        bits_per_symbol: Bits per constellation symbol (needed for ``ber_change`` only; checked once by the
+            caller with :func:`check_constellation`, as :class:`~mimo_amc.detect.AnalogEqualizer` does when built).
     """
-    check_constellation(rule, bits_per_symbol)
+    if rule.noise_fraction is None and rule.ber_change is None:
+        return None
+    gains = channel_gains(system)
     if rule.noise_fraction is not None:
         eps = torch.full_like(system.no, rule.noise_fraction**2)
-    elif rule.ber_change is not None:
-        assert bits_per_symbol is not None
-        steepest = channel_gains(system).amax(-1) / system.no  # matched-filter SNR of the strongest stream
-        eps = error_budget(steepest, bits_per_symbol, rule.ber_change)
     else:
-        return None
-    return residual_tolerance(system, eps)
+        assert bits_per_symbol is not None and rule.ber_change is not None, "check_constellation() first"
+        steepest = gains.amax(-1) / system.no  # matched-filter SNR of the strongest stream
+        eps = error_budget(steepest, bits_per_symbol, rule.ber_change)
+    return residual_tolerance(system, eps, gains)
