@@ -5,7 +5,7 @@ The simulator allocates and frees tensors of a few to a few tens of MiB per oper
 above its dynamic ``mmap`` threshold (the largest block freed so far, at most 32 MiB) by a fresh mapping,
 and return freed memory at the top of the heap beyond twice that threshold to the kernel, so a workload
 whose live memory swings by tens of MiB per operation page-faults much of its output memory into
-existence again and again (16,656 minor faults in three small HP-INV solves, 523 with this setting:
+existence again and again (10,124-26,220 minor faults in three small HP-INV solves, 0-250 with this setting:
 ``tests/unit/amc/test_allocator.py``). :func:`tune_allocator` fixes the threshold at glibc's maximum and
 keeps up to 1 GiB of freed heap for reuse. Arithmetic is unchanged (torch aligns every allocation to 64
 bytes either way): results are bit-identical (tested).

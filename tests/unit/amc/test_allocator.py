@@ -10,8 +10,8 @@ import pytest
 
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 
-# Three HP-INV solves (program + 3 iterations) of 1,000 32x32 systems after a warm-up: the minor page faults
-# of the solves alone, and a digest of every bit of their last solution.
+# Three HP-INV solves (program + 3 iterations) of 1,000 32x32 systems after two warm-up solves: the minor page
+# faults of the solves alone, and a digest of every bit of their last solution.
 _SOLVES = """
 import hashlib, resource, sys, torch
 from mimo_amc.amc import AnalogSolver, SolverConfig, tune_allocator
@@ -22,7 +22,8 @@ g = torch.Generator().manual_seed(0)
 h = torch.randn(1000, 128, 32, generator=g, dtype=torch.float64)
 a, b = h.mT @ h, torch.randn(1000, 32, generator=g, dtype=torch.float64)
 solver = AnalogSolver(SolverConfig(), device="cpu", seed=1)
-solver.solve(a, b, 3)
+for _ in range(2):  # warm-up: the tuned heap grows to its working size once
+    solver.solve(a, b, 3)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(3):
     x = solver.solve(a, b, 3).iterates
@@ -39,8 +40,9 @@ def _solves(tuned: bool) -> tuple[int, str]:
 
 @glibc
 def test_tuned_allocator_same_numbers_fewer_page_faults() -> None:
-    # Measured (glibc 2.36, torch 2.13): 16,656 faults with the defaults (the solves' 1-8 MiB temporaries are
-    # mapped afresh), 523 tuned. The bound, a quarter, leaves room for other glibc versions' heuristics.
+    # Measured (glibc 2.36, torch 2.13, 4 runs): 10,124-26,220 faults with the defaults (the solves' 1-8 MiB
+    # temporaries are mapped afresh), 0-250 tuned. With one warm-up solve instead of two, the tuned heap's
+    # one-time growth (4,928 faults) sometimes fell inside the measured solves. The bound: a quarter.
     (default, default_digest), (tuned, tuned_digest) = _solves(False), _solves(True)
     assert tuned_digest == default_digest  # bit-identical iterates
     assert tuned < default / 4
